@@ -1,0 +1,68 @@
+"""Phòng Họp — a self-hosted paperless meeting room server."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request, session
+
+from meetings.config import load_config
+from meetings.extensions import babel, csrf, db, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    if lang in ("vi", "en"):
+        return lang
+    actor = g.get("actor")
+    if actor is not None and actor.locale in ("vi", "en"):
+        return actor.locale
+    return "vi"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
+                instance_path=str(ROOT / "instance"))
+    app.config.update(load_config(config))
+
+    # Models must be imported before the metadata is used (migrations, create_all).
+    from meetings import models  # noqa: F401
+    from meetings.core.tx import install_sqlite_pragmas
+
+    db.init_app(app)
+    with app.app_context():
+        install_sqlite_pragmas(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Ho_Chi_Minh")
+    csrf.init_app(app)
+
+    from meetings.core.errors import register_error_handlers
+    register_error_handlers(app)
+
+    from meetings.agenda.api import bp as agenda_api
+    from meetings.auth.api import bp as auth_api
+    from meetings.auth.api import users_bp as users_api
+    from meetings.bodies.api import bp as bodies_api
+    from meetings.docs import bp as docs_bp
+    from meetings.meeting.api import bp as meetings_api
+    for api_bp in (auth_api, users_api, bodies_api, meetings_api, agenda_api):
+        csrf.exempt(api_bp)  # the API checks CSRF itself, and only for cookie-authenticated writes
+        app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(docs_bp)
+
+    from meetings.views import register_views
+    register_views(app)
+
+    from meetings.cli import register_cli
+    register_cli(app)
+
+    @app.after_request
+    def _security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.path.startswith("/api/docs"):
+            resp.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return resp
+
+    return app

@@ -1,0 +1,73 @@
+"""Agenda outline arithmetic (pure): building the tree, numbering it, validating a new order."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol
+
+
+class ItemLike(Protocol):
+    id: int
+    parent_id: int | None
+    position: int
+
+
+@dataclass
+class Node:
+    item: Any
+    number: str
+    depth: int
+    children: list["Node"] = field(default_factory=list)
+
+
+def build_tree(items: Iterable[ItemLike]) -> list[Node]:
+    by_parent: dict[int | None, list[ItemLike]] = {}
+    for item in items:
+        by_parent.setdefault(item.parent_id, []).append(item)
+
+    def level(parent_id: int | None, prefix: str, depth: int) -> list[Node]:
+        siblings = sorted(by_parent.get(parent_id, []), key=lambda i: (i.position, i.id))
+        nodes = []
+        for n, item in enumerate(siblings, start=1):
+            number = f"{prefix}{n}"
+            nodes.append(Node(item, number, depth, level(item.id, number + ".", depth + 1)))
+        return nodes
+
+    return level(None, "", 1)
+
+
+def flatten(nodes: list[Node]) -> list[Node]:
+    out = []
+    for node in nodes:
+        out.append(node)
+        out.extend(flatten(node.children))
+    return out
+
+
+class OrderError(ValueError):
+    pass
+
+
+def plan_order(order: list[dict], existing_ids: set[int], max_depth: int) -> dict[int, tuple[int | None, int]]:
+    """Turn a submitted outline ``[{id, children: [...]}, …]`` into {id: (parent_id, position)}.
+
+    The outline must name every existing item exactly once and nest no deeper than ``max_depth``.
+    """
+    placement: dict[int, tuple[int | None, int]] = {}
+
+    def walk(nodes: list[dict], parent: int | None, depth: int) -> None:
+        if depth > max_depth:
+            raise OrderError(f"the agenda can be nested at most {max_depth} levels deep")
+        for position, node in enumerate(nodes, start=1):
+            item_id = node["id"]
+            if item_id not in existing_ids:
+                raise OrderError(f"item {item_id} is not on this agenda")
+            if item_id in placement:
+                raise OrderError(f"item {item_id} appears twice")
+            placement[item_id] = (parent, position)
+            walk(node.get("children") or [], item_id, depth + 1)
+
+    walk(order, None, 1)
+    missing = existing_ids - placement.keys()
+    if missing:
+        raise OrderError(f"items missing from the new order: {sorted(missing)}")
+    return placement

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces every area uses: database base, errors, audit chain, event log, API plumbing."""

@@ -1,0 +1,114 @@
+"""The API pipeline every REST endpoint runs: authenticate → validate → operate → commit → serialize.
+
+``ApiBlueprint.endpoint`` registers a handler with its input and output schemas. The wrapper does the
+plumbing so handlers stay a few lines, and the schemas it records are what /api/openapi.json publishes.
+"""
+from __future__ import annotations
+
+import json as _json
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, Response, request
+from flask_babel import gettext as _
+from pydantic import BaseModel, ValidationError
+
+from meetings.core.errors import BadRequest, UnsupportedMedia
+from meetings.core.tx import begin_write, commit
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass
+class EndpointSpec:
+    method: str
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    response: Any = None
+    status: int = 200
+    auth: bool = True
+    multipart: dict[str, str] | None = None  # field name -> description
+    errors: tuple[int, ...] = ()
+    raw_response: str | None = None  # media type of a non-JSON response
+    extra: dict = field(default_factory=dict)
+
+
+def _validation_detail(err: ValidationError) -> tuple[str, list[dict]]:
+    errors = []
+    for e in err.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in e["loc"]) or "body"
+        errors.append({"field": loc, "message": e["msg"], "type": e["type"]})
+    first = errors[0]
+    detail = _("Invalid input in “%(field)s”: %(message)s", field=first["field"], message=first["message"])
+    if len(errors) > 1:
+        detail += " " + _("(and %(n)s more problem(s))", n=len(errors) - 1)
+    return detail, errors
+
+
+def parse_json_body(model: type[BaseModel]) -> BaseModel:
+    if not request.mimetype or request.mimetype != "application/json":
+        raise UnsupportedMedia(_("Send the request body as JSON (Content-Type: application/json)."))
+    raw = request.get_data(cache=True)
+    try:
+        return model.model_validate_json(raw or b"")
+    except ValidationError as err:
+        if any(e["type"] == "json_invalid" for e in err.errors()):
+            raise BadRequest(_("The request body is not valid JSON."))
+        detail, errors = _validation_detail(err)
+        raise BadRequest(detail, extra={"errors": errors})
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    try:
+        return model.model_validate({k: v for k, v in request.args.items()})
+    except ValidationError as err:
+        detail, errors = _validation_detail(err)
+        raise BadRequest(detail, extra={"errors": errors})
+
+
+def json_response(payload: Any, status: int) -> Response:
+    if isinstance(payload, BaseModel):
+        payload = payload.model_dump(mode="json")
+    return Response(_json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+class ApiBlueprint(Blueprint):
+    def endpoint(self, rule: str, method: str = "GET", *, summary: str, body: type[BaseModel] | None = None,
+                 query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
+                 auth: bool = True, multipart: dict[str, str] | None = None, errors: tuple[int, ...] = (),
+                 raw_response: str | None = None) -> Callable:
+        spec = EndpointSpec(method, summary, self.name.removesuffix("_api"), body, query, response, status, auth,
+                            multipart, errors, raw_response)
+
+        def decorator(handler: Callable) -> Callable:
+            @wraps(handler)
+            def view(**path_args):
+                from meetings.auth.current import api_actor
+
+                writing = method not in SAFE_METHODS
+                if writing:
+                    begin_write()
+                kwargs = dict(path_args)
+                if auth:
+                    kwargs["actor"] = api_actor()
+                if body is not None:
+                    kwargs["body"] = parse_json_body(body)
+                if query is not None:
+                    kwargs["query"] = parse_query(query)
+                result = handler(**kwargs)
+                if writing:
+                    commit()
+                if isinstance(result, Response):
+                    return result
+                if result is None:
+                    return Response(status=204)
+                return json_response(result, spec.status)
+
+            view.openapi = spec  # type: ignore[attr-defined]
+            self.add_url_rule(rule, handler.__name__, view, methods=[method])
+            return handler
+
+        return decorator

@@ -1,0 +1,73 @@
+"""Transactions: writers announce themselves up front; effects leave only after commit.
+
+SQLite allows one writer at a time. A transaction that reads first and writes later can fail to upgrade
+its lock when another writer committed in between, so write requests start with BEGIN IMMEDIATE and wait
+(busy_timeout) instead. PostgreSQL needs nothing here: operations lock the rows they serialize on.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from meetings.extensions import db
+
+_after_commit_hooks: list[Callable[[list], None]] = []
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer. Call before the first read of a writing unit of work."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def on_commit(effect) -> None:
+    """Queue something to happen after the current transaction commits (dropped on rollback)."""
+    db.session.info.setdefault("outbox", []).append(effect)
+
+
+def add_after_commit_hook(hook: Callable[[list], None]) -> None:
+    """Register a consumer of committed effects (the real-time broadcaster registers one)."""
+    if hook not in _after_commit_hooks:
+        _after_commit_hooks.append(hook)
+
+
+def commit() -> None:
+    db.session.commit()
+
+
+def install_sqlite_pragmas(engine: sa.Engine) -> None:
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's implicit BEGIN is too late and deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@event.listens_for(Session, "after_commit")
+def _flush_outbox(session: Session) -> None:
+    effects = session.info.pop("outbox", None)
+    if not effects:
+        return
+    for hook in list(_after_commit_hooks):
+        hook(effects)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_outbox(session: Session) -> None:
+    session.info.pop("outbox", None)

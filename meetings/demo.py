@@ -1,0 +1,105 @@
+"""The demo installation: a People's Council, a user for every role, and a published meeting."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Callable
+
+import sqlalchemy as sa
+
+from meetings.agenda.operations import add_agenda_item
+from meetings.agenda.schemas import AgendaItemCreate
+from meetings.auth.models import User
+from meetings.auth.operations import create_user
+from meetings.auth.schemas import UserCreate
+from meetings.bodies.models import Body
+from meetings.bodies.operations import add_body_member, create_body
+from meetings.bodies.schemas import BodyCreate, BodyMemberIn
+from meetings.core.db import VN_TZ
+from meetings.core.tx import begin_write, commit
+from meetings.extensions import db
+from meetings.meeting.operations import (add_participant, create_meeting, create_session, transition_meeting,
+                                         update_meeting)
+from meetings.meeting.schemas import MeetingCreate, MeetingPatch, ParticipantIn, SessionCreate
+
+BODY_NAME = "Hội đồng nhân dân tỉnh Hòa Bình (demo)"
+PASSWORD = "demo-2026"
+
+# username, full name, title, standing role in the body, role in the demo meeting
+PEOPLE = [
+    ("admin", "Quản trị hệ thống", "Cán bộ công nghệ thông tin", None, None),
+    ("thuky", "Nguyễn Thị Thu", "Chuyên viên Văn phòng HĐND", "secretary", "secretary"),
+    ("lanhdao", "Trần Văn Đức", "Chánh Văn phòng HĐND", "approver", "approver"),
+    ("chutoa", "Lê Minh Hoàng", "Chủ tịch HĐND tỉnh", "member", "chair"),
+    ("daibieu1", "Phạm Thị Lan", "Đại biểu HĐND tỉnh", "member", "delegate"),
+    ("daibieu2", "Hoàng Văn Nam", "Đại biểu HĐND tỉnh", "member", "delegate"),
+    ("daibieu3", "Vũ Thị Hương", "Đại biểu HĐND tỉnh", "member", "delegate"),
+    ("daibieu4", "Đặng Quốc Việt", "Đại biểu HĐND tỉnh", "member", "delegate"),
+    ("khachmoi", "Bùi Thanh Sơn", "Giám đốc Sở Tài chính", None, "guest"),
+]
+
+AGENDA = [
+    ("Khai mạc kỳ họp", "Chủ tịch HĐND tỉnh", 10, []),
+    ("Báo cáo tình hình kinh tế – xã hội năm 2026", "Chủ tịch UBND tỉnh", 45,
+     ["Thẩm tra của Ban Kinh tế – Ngân sách", "Thảo luận tại hội trường"]),
+    ("Xem xét, thông qua Nghị quyết về dự toán ngân sách năm 2027", "Giám đốc Sở Tài chính", 60, []),
+    ("Chất vấn và trả lời chất vấn", "Các đại biểu", 90, []),
+    ("Bế mạc kỳ họp", "Chủ tịch HĐND tỉnh", 10, []),
+]
+
+
+def seed_demo(echo: Callable[[str], None] = print) -> None:
+    begin_write()
+    if db.session.execute(sa.select(Body.id).where(Body.name == BODY_NAME)).first() is not None:
+        echo("The demo is already loaded.")
+        _print_logins(echo)
+        return
+    body = create_body(BodyCreate(name=BODY_NAME, short_name="HĐND tỉnh", kind="council"), actor=None)
+    users: dict[str, User] = {}
+    for username, full_name, title, standing, _role in PEOPLE:
+        existing = db.session.execute(sa.select(User).where(User.username == username)).scalar_one_or_none()
+        users[username] = existing or create_user(UserCreate(
+            username=username, full_name=full_name, title=title, password=PASSWORD, is_admin=username == "admin"),
+            actor=None)
+        if standing:
+            add_body_member(body, BodyMemberIn(user_id=users[username].id, role=standing), actor=None)
+
+    secretary, approver = users["thuky"], users["lanhdao"]
+    day = (datetime.now(VN_TZ) + timedelta(days=7)).date()
+    starts = datetime.combine(day, time(8, 0), VN_TZ)
+    meeting = create_meeting(MeetingCreate(
+        body_id=body.id, title="Kỳ họp thứ Mười hai, HĐND tỉnh khóa XVII", number="Kỳ họp thứ 12",
+        description="Kỳ họp thường lệ cuối năm: kinh tế – xã hội, dự toán ngân sách, chất vấn.",
+        place="Hội trường tầng 3, Trụ sở HĐND tỉnh", starts_at=starts, ends_at=starts + timedelta(hours=9)),
+        actor=secretary)
+    for username, _name, _title, _standing, role in PEOPLE:
+        if role and role != "secretary":
+            add_participant(meeting.id, ParticipantIn(user_id=users[username].id, role=role), actor=secretary)
+    for title, presenter, minutes, children in AGENDA:
+        item = add_agenda_item(meeting.id, AgendaItemCreate(title=title, presenter=presenter, planned_minutes=minutes),
+                               actor=secretary)
+        for child in children:
+            add_agenda_item(meeting.id, AgendaItemCreate(title=child, parent_id=item.id), actor=secretary)
+    create_session(meeting.id, SessionCreate(title="Phiên buổi sáng", starts_at=starts,
+                                             ends_at=starts + timedelta(hours=3, minutes=30)), actor=secretary)
+    create_session(meeting.id, SessionCreate(title="Phiên buổi chiều", starts_at=starts + timedelta(hours=5, minutes=30),
+                                             ends_at=starts + timedelta(hours=9)), actor=secretary)
+    transition_meeting(meeting.id, "submit", actor=secretary)
+    transition_meeting(meeting.id, "approve", comment="Đồng ý.", actor=approver)
+    transition_meeting(meeting.id, "publish", actor=secretary)
+
+    # A second meeting still in preparation, so the secretary's editor has something to work on.
+    draft = create_meeting(MeetingCreate(
+        body_id=body.id, title="Phiên họp chuyên đề về đầu tư công", place="Phòng họp số 2",
+        starts_at=starts + timedelta(days=14)), actor=secretary)
+    update_meeting(draft.id, MeetingPatch(description="Dự thảo – đang chuẩn bị."), actor=secretary)
+    commit()
+    echo(f"Demo loaded: body “{BODY_NAME}”, a published meeting (id {meeting.id}) and a draft (id {draft.id}).")
+    _print_logins(echo)
+
+
+def _print_logins(echo: Callable[[str], None]) -> None:
+    echo(f"Demo logins (password for all: {PASSWORD}):")
+    roles = {"admin": "administrator", "secretary": "secretary (thư ký)", "approver": "approver (lãnh đạo duyệt)",
+             "chair": "chair (chủ tọa)", "delegate": "delegate (đại biểu)", "guest": "guest (khách mời)"}
+    for username, full_name, _title, _standing, role in PEOPLE:
+        echo(f"  {username:<10} {full_name:<22} {roles[role or 'admin']}")

@@ -1,0 +1,84 @@
+"""Who may see a meeting and what roles they hold in it.
+
+Effective roles in a meeting: the participant role, plus the standing role the user holds in the meeting's
+body (a body's secretaries prepare all its meetings, its approvers review them), plus ``admin``.
+Unknown and invisible meetings are both 404, so ids of another body's meetings reveal nothing.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+
+from meetings.auth.models import User
+from meetings.bodies.models import BodyMember
+from meetings.core.errors import Forbidden, NotFound
+from meetings.extensions import db
+from meetings.meeting.models import PUBLIC_STATES, Meeting, Participant
+
+PREPARING_ROLES = frozenset({"secretary", "approver", "admin"})
+
+
+def meeting_roles(meeting: Meeting, user: User) -> frozenset[str]:
+    roles: set[str] = set()
+    if user.is_admin:
+        roles.add("admin")
+    participant = participant_of(meeting.id, user.id)
+    if participant is not None:
+        roles.add(participant.role)
+    standing = db.session.execute(
+        sa.select(BodyMember.role).where(BodyMember.body_id == meeting.body_id, BodyMember.user_id == user.id)
+    ).scalar_one_or_none()
+    if standing in ("secretary", "approver"):
+        roles.add(standing)
+    return frozenset(roles)
+
+
+def participant_of(meeting_id: int, user_id: int) -> Participant | None:
+    return db.session.execute(
+        sa.select(Participant).where(Participant.meeting_id == meeting_id, Participant.user_id == user_id)
+    ).scalar_one_or_none()
+
+
+def can_see(meeting: Meeting, roles: Iterable[str]) -> bool:
+    roles = frozenset(roles)
+    if roles & PREPARING_ROLES:
+        return True
+    return bool(roles) and meeting.state in PUBLIC_STATES
+
+
+def load_meeting(meeting_id: int, actor: User, *, for_update: bool = False) -> tuple[Meeting, frozenset[str]]:
+    stmt = sa.select(Meeting).where(Meeting.id == meeting_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    meeting = db.session.execute(stmt).scalar_one_or_none()
+    if meeting is None:
+        raise NotFound(_("Meeting %(id)s does not exist or is not visible to you.", id=meeting_id))
+    roles = meeting_roles(meeting, actor)
+    if not can_see(meeting, roles):
+        raise NotFound(_("Meeting %(id)s does not exist or is not visible to you.", id=meeting_id))
+    return meeting, roles
+
+
+def require_role(roles: frozenset[str], allowed: Iterable[str]) -> None:
+    if not roles & frozenset(allowed):
+        from meetings.core.i18n import role_label
+        names = ", ".join(role_label(r) for r in allowed)
+        raise Forbidden(_("Only these roles may do this: %(roles)s.", roles=names))
+
+
+def visible_meetings_stmt(user: User) -> sa.Select:
+    stmt = sa.select(Meeting)
+    if user.is_admin:
+        return stmt
+    staff_bodies = sa.select(BodyMember.body_id).where(
+        BodyMember.user_id == user.id, BodyMember.role.in_(("secretary", "approver")))
+    preparing = sa.select(Participant.meeting_id).where(
+        Participant.user_id == user.id, Participant.role.in_(("secretary", "approver")))
+    attending = sa.select(Participant.meeting_id).where(Participant.user_id == user.id)
+    return stmt.where(sa.or_(
+        Meeting.body_id.in_(staff_bodies),
+        Meeting.id.in_(preparing),
+        sa.and_(Meeting.id.in_(attending), Meeting.state.in_(PUBLIC_STATES)),
+    ))

@@ -1,0 +1,7 @@
+"""Imports every model so the metadata is complete (for migrations and relationship resolution)."""
+from meetings.agenda.models import AgendaItem  # noqa: F401
+from meetings.auth.models import ApiToken, LoginAttempt, User  # noqa: F401
+from meetings.bodies.models import Body, BodyMember  # noqa: F401
+from meetings.core.audit import AuditChain, AuditEntry  # noqa: F401
+from meetings.core.events import MeetingEvent  # noqa: F401
+from meetings.meeting.models import Meeting, MeetingSession, MeetingTransition, Participant  # noqa: F401
