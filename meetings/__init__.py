@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request, session
+from flask import Flask, g, has_request_context, request, session
 
 from meetings.config import load_config
 from meetings.extensions import babel, csrf, db, migrate
@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "vi"  # command line, tests, background work: messages still need a language
     lang = session.get("lang")
     if lang in ("vi", "en"):
         return lang

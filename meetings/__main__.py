@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     from meetings import create_app
     from meetings.config import ConfigError
 
+    from sqlalchemy.exc import OperationalError
+
     try:
         app = create_app()
         with app.app_context():
@@ -27,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
             upgrade()
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
+        return 2
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else str(err).splitlines()[0]
+        print(f"configuration error: cannot use the database ({app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1]}): "
+              f"{reason}", file=sys.stderr)
         return 2
 
     from gevent.pywsgi import WSGIServer

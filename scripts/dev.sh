@@ -52,7 +52,7 @@ setup_assets() {
 }
 
 compile_translations() {
-  "$VENV/bin/pybabel" compile -q -f -d meetings/translations
+  "$VENV/bin/pybabel" compile -f -d meetings/translations >/dev/null
 }
 
 setup() {

@@ -4,15 +4,16 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from meetings.core.schemas import Id, Input, Name, Output, Short, Text
+from meetings.core.schemas import Id, Input, Name, Output, Text
 
 Minutes = Annotated[int, Field(ge=1, le=24 * 60)]
+Presenter = Annotated[str, StringConstraints(max_length=200)]  # agenda_items.presenter is VARCHAR(200)
 
 
 class AgendaItemCreate(Input):
     title: Name
     description: Text = ""
-    presenter: Short = ""
+    presenter: Presenter = ""
     presenter_user_id: Id | None = None
     planned_minutes: Minutes | None = None
     parent_id: Id | None = Field(default=None, description="Nest under this item; appended as its last child.")
@@ -21,7 +22,7 @@ class AgendaItemCreate(Input):
 class AgendaItemPatch(Input):
     title: Name | None = None
     description: Text | None = None
-    presenter: Short | None = None
+    presenter: Presenter | None = None
     presenter_user_id: Id | None = None
     planned_minutes: Minutes | None = None
 

@@ -55,7 +55,7 @@ def plan_order(order: list[dict], existing_ids: set[int], max_depth: int) -> dic
     placement: dict[int, tuple[int | None, int]] = {}
 
     def walk(nodes: list[dict], parent: int | None, depth: int) -> None:
-        if depth > max_depth:
+        if nodes and depth > max_depth:  # an item at the deepest level may have an empty children list
             raise OrderError(f"the agenda can be nested at most {max_depth} levels deep")
         for position, node in enumerate(nodes, start=1):
             item_id = node["id"]

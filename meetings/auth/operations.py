@@ -118,6 +118,7 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
 
 def revoke_token(token: ApiToken) -> None:
     token.revoked_at = utcnow()
+    record_audit("auth.token_revoked", actor_id=token.user_id, data={"token_id": token.id})
 
 
 def user_for_token(token: str) -> User | None:

@@ -12,10 +12,11 @@ bp = ApiBlueprint("bodies_api", __name__)
 
 
 def body_out(body: Body) -> BodyOut:
-    out = BodyOut.model_validate(body)
-    out.members = [BodyMemberOut(id=m.id, user_id=m.user_id, role=m.role, full_name=m.user.full_name)
-                   for m in body.members]
-    return out
+    # Not BodyOut.model_validate(body): that would validate the ORM members, which have no full_name.
+    fields = {name: getattr(body, name) for name in BodyOut.model_fields if name != "members"}
+    members = [BodyMemberOut(id=m.id, user_id=m.user_id, role=m.role, full_name=m.user.full_name)
+               for m in body.members]
+    return BodyOut(**fields, members=members)
 
 
 @bp.endpoint("/bodies", summary="Bodies visible to the caller", response=Page[BodyOut])

@@ -4,16 +4,17 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from meetings.core.schemas import Id, Input, LocalTime, Name, Output
+from meetings.core.schemas import Id, Input, LocalTime, Output
 
 BodyKind = Literal["council", "committee", "board", "assembly", "other"]
 QuorumRule = Literal["more_than_half", "two_thirds", "fixed"]
 VoteRule = Literal["simple", "majority_present", "majority_all", "two_thirds_all"]
 BodyRole = Literal["secretary", "approver", "member"]
+BodyName = Annotated[str, StringConstraints(min_length=1, max_length=200)]  # bodies.name is VARCHAR(200)
 
 
 class BodyCreate(Input):
-    name: Name
+    name: BodyName
     short_name: Annotated[str, StringConstraints(max_length=50)] = ""
     kind: BodyKind = "other"
     quorum_rule: QuorumRule = "more_than_half"
@@ -22,7 +23,7 @@ class BodyCreate(Input):
 
 
 class BodyPatch(Input):
-    name: Name | None = None
+    name: BodyName | None = None
     short_name: Annotated[str, StringConstraints(max_length=50)] | None = None
     kind: BodyKind | None = None
     quorum_rule: QuorumRule | None = None

@@ -13,11 +13,14 @@ from typing import Any, Callable
 from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import NotFound as HTTPNotFound
 
 from meetings.core.errors import BadRequest, UnsupportedMedia
 from meetings.core.tx import begin_write, commit
+from meetings.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -89,18 +92,32 @@ class ApiBlueprint(Blueprint):
                 from meetings.auth.current import api_actor
 
                 writing = method not in SAFE_METHODS
-                if writing:
-                    begin_write()
-                kwargs = dict(path_args)
-                if auth:
-                    kwargs["actor"] = api_actor()
-                if body is not None:
-                    kwargs["body"] = parse_json_body(body)
-                if query is not None:
-                    kwargs["query"] = parse_query(query)
-                result = handler(**kwargs)
-                if writing:
-                    commit()
+                try:
+                    if writing:
+                        # Read the whole body first: reading the socket may yield (gevent), and nothing may
+                        # yield between BEGIN IMMEDIATE and COMMIT longer than it must.
+                        request.get_data(cache=True)
+                        begin_write()
+                    for value in path_args.values():
+                        # Ids are 32-bit: a longer number names nothing (and SQLite cannot even bind it).
+                        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+                            raise HTTPNotFound()
+                    kwargs = dict(path_args)
+                    if auth:
+                        kwargs["actor"] = api_actor()
+                    if body is not None:
+                        kwargs["body"] = parse_json_body(body)
+                    if query is not None:
+                        kwargs["query"] = parse_query(query)
+                    result = handler(**kwargs)
+                    if writing:
+                        commit()
+                except BaseException:
+                    # A refused or failed request writes nothing, not even what it had already flushed, and
+                    # its queued effects are dropped. Not left to the app context's teardown: a context can
+                    # outlive the request (tests, CLI, Socket.IO), and its next commit would publish the rows.
+                    db.session.rollback()
+                    raise
                 if isinstance(result, Response):
                     return result
                 if result is None:

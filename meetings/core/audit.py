@@ -78,14 +78,29 @@ def record_audit(action: str, *, actor_id: int | None, meeting_id: int | None = 
 
 
 def verify_audit_chain(meeting_id: int | None) -> ChainReport:
+    """Check the chain's links and hashes, then that it ends exactly at the recorded head.
+
+    The head row is what catches changes at the end of the chain: a deleted last entry, a last entry
+    rewritten with a recomputed hash, or an entry inserted without going through ``record_audit``.
+    """
     name = chain_name(meeting_id)
-    rows = db.session.execute(
+    rows = list(db.session.execute(
         sa.select(AuditEntry).where(AuditEntry.chain == name).order_by(AuditEntry.idx)
-    ).scalars()
+    ).scalars())
     report = verify_chain((e.idx, e.prev_hash, e.hash, e.record()) for e in rows)
-    if report.ok:
-        head = db.session.get(AuditChain, name)
-        if head is not None and (head.length != report.length or head.head != report.head):
-            return ChainReport(False, report.length, report.head, report.length + 1,
-                               "entries are missing at the end of the chain")
+    if not report.ok:
+        return report
+    head = db.session.get(AuditChain, name)
+    head_length, head_hash = (head.length, head.head) if head is not None else (0, GENESIS)
+    if head_length > report.length:
+        return ChainReport(False, report.length, report.head, report.length + 1,
+                           "entries are missing at the end of the chain")
+    if head_length < report.length:
+        trusted = rows[head_length - 1].hash if head_length else GENESIS
+        return ChainReport(False, head_length, trusted, head_length + 1,
+                           "entries were added without moving the chain head")
+    if head_hash != report.head:
+        last = rows[-1]
+        return ChainReport(False, report.length - 1, last.prev_hash, last.idx,
+                           "the last entry does not match the chain head")
     return report

@@ -20,6 +20,14 @@ ACTION_PAST = {
     "publish": _l("published"), "start": _l("started"), "pause": _l("paused"), "resume": _l("resumed"),
     "adjourn": _l("adjourned"), "close": _l("closed"), "archive": _l("archived"),
 }
+# Whole sentences: Vietnamese needs "đã được …" after "Cuộc họp" but "đã …" after a person (ACTION_PAST).
+ACTION_DONE = {
+    "submit": _l("The meeting was submitted for approval."), "reject": _l("The meeting was returned for changes."),
+    "approve": _l("The meeting was approved."), "publish": _l("The meeting was published to its participants."),
+    "start": _l("The meeting has started."), "pause": _l("The meeting was paused."),
+    "resume": _l("The meeting has resumed."), "adjourn": _l("The meeting was adjourned."),
+    "close": _l("The meeting was closed."), "archive": _l("The meeting was archived."),
+}
 BODY_KIND_LABELS = {
     "council": _l("People's Council"), "committee": _l("People's Committee"), "board": _l("Board"),
     "assembly": _l("Assembly"), "other": _l("Other"),

@@ -31,14 +31,18 @@ def build_openapi(app: Flask) -> dict:
         if spec is not None:
             specs.append((rule.rule, _RULE_ARG.findall(rule.rule), spec))
 
-    models: set[type[BaseModel]] = {Problem}
+    # Request bodies are described as validated, responses as serialized; a model used both ways gets both.
+    inputs: set[type[BaseModel]] = set()
+    outputs: set[type[BaseModel]] = {Problem}
     for _rule, _args, spec in specs:
-        for tp in (spec.body, spec.response):
-            if tp is not None:
-                models.update(_models_in(tp))
+        if spec.body is not None:
+            inputs.add(spec.body)
+        if spec.response is not None:
+            outputs.update(_models_in(spec.response))
+    by_name = lambda m: m.__name__  # noqa: E731
     key_map, defs = models_json_schema(
-        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)]
-        + [(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
+        [(m, "validation") for m in sorted(inputs, key=by_name)]
+        + [(m, "serialization") for m in sorted(outputs, key=by_name)],
         ref_template=REF)
 
     def ref(model: type[BaseModel], mode: str) -> dict:

@@ -6,6 +6,7 @@ its lock when another writer committed in between, so write requests start with 
 """
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import sqlalchemy as sa
@@ -53,10 +54,35 @@ def install_sqlite_pragmas(engine: sa.Engine) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
+    # Writers queue on a process lock before BEGIN IMMEDIATE. Under gevent, threading.Lock is a cooperative
+    # lock, so a waiting writer yields to the greenlet holding SQLite's lock instead of freezing the whole
+    # process inside SQLite's busy handler (which sleeps in C and would never let the holder finish).
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        immediate = conn.get_execution_options().get("sqlite_immediate")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if conn.get_execution_options().get("sqlite_immediate"):
+            write_lock.acquire()
+            conn.info["sqlite_write_lock"] = True
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                _release(conn)
+                raise
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+    def _release(conn):
+        if conn.info.pop("sqlite_write_lock", False):
+            write_lock.release()
+
+    @event.listens_for(engine, "commit")
+    def _commit(conn):
+        _release(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _rollback(conn):
+        _release(conn)
 
 
 @event.listens_for(Session, "after_commit")

@@ -12,7 +12,7 @@ from meetings.core.api import ApiBlueprint
 from meetings.core.audit import verify_audit_chain
 from meetings.core.errors import BadRequest, Forbidden
 from meetings.core.events import events_after
-from meetings.core.schemas import Input, Page
+from meetings.core.schemas import Id, Input, Page
 from meetings.extensions import db
 from meetings.meeting import operations as ops
 from meetings.meeting.access import load_meeting, visible_meetings_stmt
@@ -168,7 +168,7 @@ def list_events(meeting_id: int, *, actor: User, query: EventsQuery):
 
 class AuditQuery(Input):
     model_config = Input.model_config | {"strict": False}
-    meeting_id: Annotated[int, Field(ge=1)] | None = None
+    meeting_id: Id | None = None
 
 
 class AuditReport(BaseModel):

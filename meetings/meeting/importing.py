@@ -66,12 +66,14 @@ def _cells_from_csv(data: bytes) -> list[list[str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise RosterError(N_("The CSV file is not UTF-8 encoded. Save it as “CSV UTF-8” and try again."))
-    sample = text[:4096]
+    # The delimiter is the one the header row uses. (csv.Sniffer gives up on the ragged rows spreadsheets
+    # write, where trailing empty cells are left out, and then a semicolon file would read as one column.)
+    header_line = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = max(",;\t", key=header_line.count)
     try:
-        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+        return [row for row in csv.reader(io.StringIO(text), csv.excel, delimiter=delimiter)]
+    except csv.Error:  # e.g. a field over the csv module's size limit: not a roster anyone typed
+        raise RosterError(N_("The CSV file could not be read. Is it a valid .csv file?"))
 
 
 def _cells_from_xlsx(data: bytes) -> list[list[str]]:
@@ -83,12 +85,20 @@ def _cells_from_xlsx(data: bytes) -> list[list[str]]:
         raise RosterError(N_("The Excel file could not be read. Is it a valid .xlsx file?"))
     try:
         sheet = workbook.worksheets[0]
-        rows = []
+        rows, filled = [], 0
         for values in sheet.iter_rows(values_only=True):
-            rows.append(["" if v is None else (format(v, "g") if isinstance(v, float) else str(v)) for v in values])
-            if len(rows) > MAX_ROWS + 1:
+            row = ["" if v is None else (format(v, "g") if isinstance(v, float) else str(v)) for v in values]
+            rows.append(row)
+            # Only rows with content count towards the limit: stopping after so many rows of any kind would
+            # silently drop the people listed below a stretch of blank rows.
+            filled += any(c.strip() for c in row)
+            if filled > MAX_ROWS + 1:
                 break
         return rows
+    except RosterError:
+        raise
+    except Exception:  # the sheets are read lazily: a damaged one fails only now
+        raise RosterError(N_("The Excel file could not be read. Is it a valid .xlsx file?"))
     finally:
         workbook.close()
 
@@ -101,16 +111,17 @@ def parse_roster(data: bytes, filename: str) -> list[RosterRow]:
         cells = _cells_from_csv(data)
     else:
         raise RosterError(N_("Only .csv and .xlsx files can be imported."))
-    cells = [r for r in cells if any(str(c).strip() for c in r)]
-    if not cells:
+    # Blank rows are skipped but keep their place: a row is reported by the number the spreadsheet shows.
+    numbered = [(line_no, r) for line_no, r in enumerate(cells, start=1) if any(str(c).strip() for c in r)]
+    if not numbered:
         raise RosterError(N_("The file is empty."))
-    header = [HEADER_ALIASES.get(_norm(c)) for c in cells[0]]
+    header = [HEADER_ALIASES.get(_norm(c)) for c in numbered[0][1]]
     if "username" not in header:
         raise RosterError(N_("The first row must be a header with a “username” (tên đăng nhập) column."))
-    if len(cells) - 1 > MAX_ROWS:
+    if len(numbered) - 1 > MAX_ROWS:
         raise RosterError(N_("At most %(max)s rows can be imported at once."), max=MAX_ROWS)
     rows: list[RosterRow] = []
-    for line_no, raw in enumerate(cells[1:], start=2):
+    for line_no, raw in numbered[1:]:
         values = {key: str(raw[i]).strip() if i < len(raw) else "" for i, key in enumerate(header) if key}
         errors: list[tuple[str, dict]] = []
         username = values.get("username", "")

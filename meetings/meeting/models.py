@@ -86,13 +86,18 @@ class Meeting(Base):
             raise Conflict(_("The meeting cannot be changed while it is “%(state)s”.", state=state_label(self.state)),
                            extra={"state": self.state})
 
-    def apply(self, action: str) -> Transition:
-        """Move to the next state of ``action``; raises Conflict when the current state does not allow it."""
+    def ensure_can(self, action: str) -> Transition:
+        """The transition of ``action``; raises Conflict when the current state does not allow it."""
         transition = TRANSITIONS[action]
         if self.state not in transition.sources:
             raise Conflict(_("“%(action)s” is not possible while the meeting is “%(state)s”.",
                              action=ACTION_LABELS[action], state=state_label(self.state)),
                            extra={"state": self.state, "action": action})
+        return transition
+
+    def apply(self, action: str) -> Transition:
+        """Move to the next state of ``action``; raises Conflict when the current state does not allow it."""
+        transition = self.ensure_can(action)
         self.state = transition.target
         return transition
 

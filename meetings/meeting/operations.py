@@ -77,10 +77,15 @@ def transition_meeting(meeting_id: int, action: str, *, comment: str = "", actor
     if action not in TRANSITIONS:
         raise Unprocessable(_("Unknown action “%(action)s”.", action=action))
     require_role(roles, TRANSITIONS[action].roles)
+    meeting.ensure_can(action)  # a wrong state is a conflict whatever the comment or the agenda
     if action == "reject" and not comment.strip():
         raise Unprocessable(_("Please say what must be changed: a comment is required to return a meeting."))
     if action == "submit":
         _check_ready_for_review(meeting)
+    if action == "adjourn" and db.session.execute(sa.select(MeetingSession.id).where(
+            MeetingSession.meeting_id == meeting.id, MeetingSession.state == "open")).first() is not None:
+        # After adjournment sessions can no longer be closed (nor their closing roll call taken).
+        raise Conflict(_("A session is still open; close it before adjourning the meeting."))
     before = meeting.state
     meeting.apply(action)
     db.session.add(MeetingTransition(meeting_id=meeting.id, action=action, from_state=before,

@@ -113,7 +113,7 @@ class ImportOut(Output):
 
 
 class SessionCreate(Input):
-    title: Name
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]  # meeting_sessions.title is VARCHAR(200)
     starts_at: InputTime | None = None
     ends_at: InputTime | None = None
 

@@ -1,0 +1,1 @@
+"""Helpers shared by the server-rendered pages: the form POST pipeline, form parsing, template helpers."""
