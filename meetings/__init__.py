@@ -3,12 +3,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, abort, g, has_request_context, request, session
+from werkzeug.routing import IntegerConverter
 
 from meetings.config import load_config
 from meetings.extensions import babel, csrf, db, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    regex = r"[0-9]{1,12}"  # ASCII digits only; the range is checked in _ids_in_range (a 404, not a 405)
+
+
+def _ids_in_range() -> None:
+    for value in (request.view_args or {}).values():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            abort(404)
 
 
 def select_locale() -> str:
@@ -27,6 +41,14 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
                 instance_path=str(ROOT / "instance"))
     app.config.update(load_config(config))
+    # Ids in URLs are ASCII digits within 1..2^31-1 (Werkzeug's own int also takes "١٢" and 20-digit numbers,
+    # which SQLite cannot bind): anything else names nothing, so it is a 404 before any code runs.
+    if app.config["BEHIND_NGINX"]:
+        # nginx sets X-Forwarded-For/-Proto: the rate limit must see the tablet's address, not nginx's.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(_ids_in_range)
 
     # Models must be imported before the metadata is used (migrations, create_all).
     from meetings import models  # noqa: F401

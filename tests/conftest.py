@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from meetings import create_app
 from meetings.extensions import db
+from tests.fixtures.clients import RequestScopedClient
 
 pytest_plugins = ["tests.fixtures.factories", "tests.fixtures.live_server"]
 
@@ -104,6 +105,7 @@ def app(backend, tmp_path, request):
 
 @pytest.fixture
 def client(app):
+    app.test_client_class = RequestScopedClient
     return app.test_client()
 
 

@@ -133,7 +133,7 @@ def reorder_agenda(meeting_id: int, data: AgendaOrderIn, *, actor: User) -> None
     try:
         placement = plan_order([n.model_dump() for n in data.items], set(items), MAX_DEPTH)
     except OrderError as err:
-        raise Unprocessable(_("The new order is not valid: %(reason)s.", reason=str(err)))
+        raise Unprocessable(_("The new order is not valid: %(reason)s.", reason=_(err.msgid, **err.params)))
     for item_id, (parent_id, position) in placement.items():
         items[item_id].parent_id = parent_id
         items[item_id].position = position

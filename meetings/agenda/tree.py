@@ -43,8 +43,16 @@ def flatten(nodes: list[Node]) -> list[Node]:
     return out
 
 
+def N_(msgid: str) -> str:
+    """Marks a message for extraction; the operation translates it with its parameters."""
+    return msgid
+
+
 class OrderError(ValueError):
-    pass
+    def __init__(self, msgid: str, **params):
+        super().__init__(msgid % params)
+        self.msgid = msgid
+        self.params = params
 
 
 def plan_order(order: list[dict], existing_ids: set[int], max_depth: int) -> dict[int, tuple[int | None, int]]:
@@ -56,18 +64,18 @@ def plan_order(order: list[dict], existing_ids: set[int], max_depth: int) -> dic
 
     def walk(nodes: list[dict], parent: int | None, depth: int) -> None:
         if nodes and depth > max_depth:  # an item at the deepest level may have an empty children list
-            raise OrderError(f"the agenda can be nested at most {max_depth} levels deep")
+            raise OrderError(N_("the agenda can be nested at most %(n)s levels deep"), n=max_depth)
         for position, node in enumerate(nodes, start=1):
             item_id = node["id"]
             if item_id not in existing_ids:
-                raise OrderError(f"item {item_id} is not on this agenda")
+                raise OrderError(N_("item %(id)s is not on this agenda"), id=item_id)
             if item_id in placement:
-                raise OrderError(f"item {item_id} appears twice")
+                raise OrderError(N_("item %(id)s appears twice"), id=item_id)
             placement[item_id] = (parent, position)
             walk(node.get("children") or [], item_id, depth + 1)
 
     walk(order, None, 1)
     missing = existing_ids - placement.keys()
     if missing:
-        raise OrderError(f"items missing from the new order: {sorted(missing)}")
+        raise OrderError(N_("items missing from the new order: %(ids)s"), ids=", ".join(map(str, sorted(missing))))
     return placement

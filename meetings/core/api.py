@@ -13,14 +13,13 @@ from typing import Any, Callable
 from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import NotFound as HTTPNotFound
+from sqlalchemy.exc import IntegrityError
 
-from meetings.core.errors import BadRequest, UnsupportedMedia
+from meetings.core.errors import BadRequest, Conflict, UnsupportedMedia
 from meetings.core.tx import begin_write, commit
 from meetings.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MAX_ID = 2**31 - 1
 
 
 @dataclass
@@ -39,11 +38,54 @@ class EndpointSpec:
     extra: dict = field(default_factory=dict)
 
 
+def _readable(e: dict) -> str:
+    """A translated sentence for the common validation failures (pydantic's own text is English)."""
+    kind, ctx = e["type"], e.get("ctx") or {}
+    if kind == "missing":
+        return _("this field is required")
+    if kind == "extra_forbidden":
+        return _("this field is not allowed here")
+    if kind in ("string_type", "string_sub_type"):
+        return _("must be text")
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return _("must be a whole number")
+    if kind in ("bool_type", "bool_parsing"):
+        return _("must be true or false")
+    if kind == "string_too_short":
+        return _("must not be empty") if ctx.get("min_length") == 1 else \
+            _("must be at least %(n)s characters long", n=ctx.get("min_length"))
+    if kind == "string_too_long":
+        return _("must be at most %(n)s characters long", n=ctx.get("max_length"))
+    if kind == "too_long":
+        return _("has too many entries (at most %(n)s)", n=ctx.get("max_length"))
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        limit = ctx.get("gt", ctx.get("ge", ctx.get("lt", ctx.get("le"))))
+        return {"greater_than": _("must be greater than %(n)s", n=limit),
+                "greater_than_equal": _("must be at least %(n)s", n=limit),
+                "less_than": _("must be less than %(n)s", n=limit),
+                "less_than_equal": _("must be at most %(n)s", n=limit)}[kind]
+    if kind in ("literal_error", "enum"):
+        return _("must be one of: %(values)s", values=ctx.get("expected", ""))
+    if kind == "timezone_aware":
+        return _("must include the time zone offset, e.g. 2026-12-01T08:00:00+07:00")
+    if kind.startswith("datetime") or kind.startswith("date_"):
+        return _("must be a date and time in ISO 8601 format, e.g. 2026-12-01T08:00:00+07:00")
+    if kind.startswith("decimal"):
+        return _("must be a decimal number with at most 4 decimal places")
+    if kind == "string_pattern_mismatch":
+        return _("contains characters that are not allowed")
+    if kind == "list_type":
+        return _("must be a list")
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return _("must be an object")
+    return e["msg"]
+
+
 def _validation_detail(err: ValidationError) -> tuple[str, list[dict]]:
     errors = []
     for e in err.errors(include_url=False, include_input=False):
         loc = ".".join(str(p) for p in e["loc"]) or "body"
-        errors.append({"field": loc, "message": e["msg"], "type": e["type"]})
+        errors.append({"field": loc, "message": _readable(e), "type": e["type"]})
     first = errors[0]
     detail = _("Invalid input in “%(field)s”: %(message)s", field=first["field"], message=first["message"])
     if len(errors) > 1:
@@ -98,10 +140,6 @@ class ApiBlueprint(Blueprint):
                         # yield between BEGIN IMMEDIATE and COMMIT longer than it must.
                         request.get_data(cache=True)
                         begin_write()
-                    for value in path_args.values():
-                        # Ids are 32-bit: a longer number names nothing (and SQLite cannot even bind it).
-                        if isinstance(value, int) and not 1 <= value <= MAX_ID:
-                            raise HTTPNotFound()
                     kwargs = dict(path_args)
                     if auth:
                         kwargs["actor"] = api_actor()
@@ -112,6 +150,10 @@ class ApiBlueprint(Blueprint):
                     result = handler(**kwargs)
                     if writing:
                         commit()
+                except IntegrityError:
+                    # Operations check uniqueness first; only a concurrent twin gets here. Say so, don't 500.
+                    db.session.rollback()
+                    raise Conflict(_("This conflicts with a change made at the same moment. Reload and try again."))
                 except BaseException:
                     # A refused or failed request writes nothing, not even what it had already flushed, and
                     # its queued effects are dropped. Not left to the app context's teardown: a context can

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, json, request
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_TYPE_BASE = "https://phonghop.example/problems/"
@@ -85,17 +86,42 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         status = err.code or 500
+        title, detail = http_error_text(status, err)
         if wants_problem_json():
             body = {"type": PROBLEM_TYPE_BASE + (err.name or "error").lower().replace(" ", "-"),
-                    "title": err.name, "status": status, "detail": err.description}
-            return problem_response(body, status)
-        return render_template("error.html", status=status, title=err.name, detail=err.description), status
+                    "title": title, "status": status, "detail": detail}
+            return problem_response(body, status, {"Allow": err.response.headers["Allow"]} if status == 405
+                                    and err.response is not None and "Allow" in err.response.headers else None)
+        # Pages explain each status in words of their own (templates/error.html).
+        return render_template("error.html", status=status, title=title, detail=""), status
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         app.logger.exception("unhandled error")
+        title, detail = _("Internal error"), _("An unexpected error occurred; it has been logged.")
         if wants_problem_json():
-            body = {"type": PROBLEM_TYPE_BASE + "internal", "title": "Internal error", "status": 500,
-                    "detail": "An unexpected error occurred; it has been logged."}
+            body = {"type": PROBLEM_TYPE_BASE + "internal", "title": title, "status": 500, "detail": detail}
             return problem_response(body, 500)
-        return render_template("error.html", status=500, title="Internal error", detail=""), 500
+        return render_template("error.html", status=500, title=title, detail=detail), 500
+
+
+def http_error_text(status: int, err: HTTPException) -> tuple[str, str]:
+    """Translated title and detail for Werkzeug's errors (its own texts are English)."""
+    from flask import current_app
+
+    texts = {
+        400: (_("Bad request"), _("The request could not be understood.")),
+        401: (_("Not logged in"), _("Please log in.")),
+        403: (_("Not allowed"), _("You are not allowed to do this.")),
+        404: (_("Not found"), _("This address does not exist, or what it names is not visible to you.")),
+        405: (_("Method not allowed"), _("This address does not accept the %(method)s method.",
+                                          method=request.method)),
+        413: (_("Too large"), _("The upload is larger than the limit of %(mb)s MB.",
+                                mb=current_app.config.get("MAX_UPLOAD_MB"))),
+        415: (_("Unsupported media type"), _("This kind of content is not accepted here.")),
+        429: (_("Too many requests"), _("Too many requests. Please wait a moment and try again.")),
+    }
+    title, detail = texts.get(status, (err.name, err.description))
+    if status == 400 and err.description and "CSRF" in err.description:
+        detail = _("The security token of the page has expired. Reload the page and try again.")
+    return str(title), str(detail)

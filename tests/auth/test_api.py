@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from meetings.auth.models import ApiToken, LoginAttempt, User
-from meetings.auth.operations import MAX_FAILURES_PER_USERNAME
+from meetings.auth.operations import MAX_FAILURES_PER_USERNAME_AND_IP
 from meetings.extensions import db
 from tests.fixtures.factories import audit_trail, row_counts
 
@@ -55,7 +55,7 @@ def test_login_with_wrong_credentials_is_401_and_issues_nothing(client, clerk, u
 
 
 def test_repeated_failures_are_rate_limited_with_retry_after(client, clerk):
-    for _ in range(MAX_FAILURES_PER_USERNAME):
+    for _ in range(MAX_FAILURES_PER_USERNAME_AND_IP):
         assert login(client, "thuky.api", "wrong-password").status_code == 401
     resp = login(client, "thuky.api", PASSWORD)  # even the right password now waits
     assert_problem(resp, 429)
@@ -158,3 +158,19 @@ def test_user_edits_own_profile_but_cannot_promote_themselves(client, world, tok
                                 headers=token_for(world.admin)), 409)
     db.session.expire_all()
     assert db.session.get(User, world.delegate.id).is_admin is False
+
+
+@pytest.mark.parametrize("behind_nginx, recorded", [(True, "203.0.113.7"), (False, "127.0.0.1")])
+def test_the_rate_limit_sees_the_tablet_address_only_behind_nginx(app, clerk, behind_nginx, recorded):
+    from meetings import create_app
+
+    config = {k: app.config[k] for k in ("DATA_DIR", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI")}
+    proxied = create_app({**config, "TESTING": True, "BEHIND_NGINX": behind_nginx})
+    resp = proxied.test_client().post("/api/v1/auth/login", json={"username": "thuky.api", "password": "sai"},
+                                      headers={"X-Forwarded-For": "203.0.113.7"},
+                                      environ_base={"REMOTE_ADDR": "127.0.0.1"})
+    with proxied.app_context():
+        db.engine.dispose()  # its own pool: close it now, not in the garbage collector
+    assert resp.status_code == 401
+    db.session.rollback()
+    assert db.session.execute(sa.select(LoginAttempt.ip)).scalars().all() == [recorded]

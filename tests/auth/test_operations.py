@@ -7,7 +7,8 @@ import pytest
 import sqlalchemy as sa
 
 from meetings.auth.models import ApiToken, LoginAttempt, User
-from meetings.auth.operations import (FAILURE_WINDOW, MAX_FAILURES_PER_USERNAME, TOKEN_LIFETIME, authenticate,
+from meetings.auth.operations import (FAILURE_WINDOW, MAX_FAILURES_PER_USERNAME, MAX_FAILURES_PER_USERNAME_AND_IP,
+                                     TOKEN_LIFETIME, authenticate,
                                       create_user, get_user, issue_token, revoke_token, update_user, user_for_token)
 from meetings.auth.passwords import verify_password
 from meetings.auth.schemas import UserCreate, UserPatch
@@ -180,9 +181,8 @@ def test_authenticate_refuses_a_deactivated_user(member, world):
     assert authenticate("login.user", "đúng-mật-khẩu", ip=IP) is None
 
 
-def test_authenticate_is_rate_limited_per_username(member):
-    db.session.add_all([LoginAttempt(username="login.user", ip=f"10.0.0.{i}")
-                        for i in range(MAX_FAILURES_PER_USERNAME)])
+def test_authenticate_is_rate_limited_per_username_and_address(member):
+    db.session.add_all([LoginAttempt(username="login.user", ip=IP) for _ in range(MAX_FAILURES_PER_USERNAME_AND_IP)])
     # An old failure outside the window does not count towards another user's limit.
     db.session.add(LoginAttempt(username="other", ip=IP, at=utcnow() - FAILURE_WINDOW - timedelta(minutes=1)))
     commit()
@@ -191,6 +191,16 @@ def test_authenticate_is_rate_limited_per_username(member):
     assert err.value.status == 429
     assert int(err.value.headers["Retry-After"]) == int(FAILURE_WINDOW.total_seconds())
     assert authenticate("other", "x", ip=IP) is None  # not limited
+    # The same user from another address (their own tablet) is not locked out by failures from this one.
+    assert authenticate("login.user", "đúng-mật-khẩu", ip="10.9.9.9") is not None
+
+
+def test_authenticate_caps_a_spray_against_one_username_from_many_addresses(member):
+    db.session.add_all([LoginAttempt(username="login.user", ip=f"10.0.{i // 250}.{i % 250}")
+                        for i in range(MAX_FAILURES_PER_USERNAME)])
+    commit()
+    with pytest.raises(RateLimited):
+        authenticate("login.user", "đúng-mật-khẩu", ip="10.9.9.9")
 
 
 def test_issue_token_stores_only_a_digest_and_audits(member):

@@ -90,3 +90,19 @@ def test_unknown_api_path_and_wrong_method_are_problem_json(client):
     assert resp.status_code == 404 and resp.mimetype == "application/problem+json" and resp.json["detail"]
     resp = client.delete("/api/v1/meetings")
     assert resp.status_code == 405 and resp.mimetype == "application/problem+json"
+
+
+def test_validation_and_http_errors_are_explained_in_vietnamese(client, world, token_for):
+    meeting = world.meeting("draft")
+    headers = token_for(world.secretary)
+    resp = client.post(f"/api/v1/meetings/{meeting.id}/agenda", json={"title": ""}, headers=headers)
+    assert resp.status_code == 400
+    assert resp.json["detail"] == "Dữ liệu không hợp lệ ở trường “title”: không được để trống"
+    assert resp.json["errors"] == [{"field": "title", "message": "không được để trống", "type": "string_too_short"}]
+    resp = client.patch(f"/api/v1/meetings/{meeting.id}", json={"starts_at": "2026-12-01T08:00:00"},
+                        headers=headers)
+    assert resp.status_code == 400 and "múi giờ" in resp.json["detail"]
+    resp = client.get("/api/v1/no-such-thing", headers=headers)
+    assert resp.status_code == 404 and resp.json["title"] == "Không tìm thấy"
+    resp = client.delete("/api/v1/meetings", headers=headers)
+    assert resp.status_code == 405 and resp.json["detail"] == "Địa chỉ này không chấp nhận phương thức DELETE."

@@ -14,9 +14,8 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from flask import g
-from flask_babel import refresh
-from flask.testing import FlaskClient
+
+from tests.fixtures.clients import RequestScopedClient
 
 from meetings.bodies.operations import add_body_member
 from meetings.bodies.schemas import BodyMemberIn
@@ -28,19 +27,8 @@ PASSWORD = "mat-khau-2026"
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
 
-class PageClient(FlaskClient):
-    """A test client whose every request works out its user afresh.
-
-    The ``app`` fixture keeps one application context open for the whole test and requests reuse it, so
-    ``g`` (the user, the CSRF token) and Flask-Babel's cached locale would otherwise carry over from the
-    previous request.
-    """
-
-    def open(self, *args, **kwargs):
-        for name in list(g):
-            g.pop(name)
-        refresh()
-        return super().open(*args, **kwargs)
+class PageClient(RequestScopedClient):
+    """The browser's view: forms carry the page's CSRF token, API calls the X-CSRFToken header."""
 
     def csrf(self, path: str = "/login") -> str:
         return META_CSRF.search(self.get(path).get_data(as_text=True)).group(1)
