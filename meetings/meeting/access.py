@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from meetings.auth.models import User
-from meetings.bodies.models import BodyMember
+from meetings.bodies.models import Body, BodyMember
 from meetings.core.errors import Forbidden, NotFound
 from meetings.extensions import db
 from meetings.meeting.models import PUBLIC_STATES, Meeting, Participant
@@ -33,6 +33,34 @@ def meeting_roles(meeting: Meeting, user: User) -> frozenset[str]:
     if standing in ("secretary", "approver"):
         roles.add(standing)
     return frozenset(roles)
+
+
+def roles_by_meeting(meetings: Iterable[Meeting], user: User) -> dict[int, frozenset[str]]:
+    """``meeting_roles`` for many meetings in two queries (list pages show hundreds)."""
+    meetings = list(meetings)
+    ids = [m.id for m in meetings]
+    taken = dict(db.session.execute(sa.select(Participant.meeting_id, Participant.role).where(
+        Participant.user_id == user.id, Participant.meeting_id.in_(ids))).all()) if ids else {}
+    standing = dict(db.session.execute(sa.select(BodyMember.body_id, BodyMember.role).where(
+        BodyMember.user_id == user.id, BodyMember.role.in_(("secretary", "approver")))).all())
+    roles = {}
+    for m in meetings:
+        r = {"admin"} if user.is_admin else set()
+        if m.id in taken:
+            r.add(taken[m.id])
+        if m.body_id in standing:
+            r.add(standing[m.body_id])
+        roles[m.id] = frozenset(r)
+    return roles
+
+
+def creatable_bodies_stmt(user: User) -> sa.Select:
+    """Bodies the user may create meetings for: those they are a secretary of (any, for an admin)."""
+    stmt = sa.select(Body)
+    if not user.is_admin:
+        stmt = stmt.where(Body.id.in_(sa.select(BodyMember.body_id).where(
+            BodyMember.user_id == user.id, BodyMember.role == "secretary")))
+    return stmt
 
 
 def participant_of(meeting_id: int, user_id: int) -> Participant | None:

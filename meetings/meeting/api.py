@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 from flask import request
 from flask_babel import gettext as _
 from pydantic import BaseModel, Field
@@ -15,8 +16,8 @@ from meetings.core.events import events_after
 from meetings.core.schemas import Id, Input, Page
 from meetings.extensions import db
 from meetings.meeting import operations as ops
-from meetings.meeting.access import load_meeting, visible_meetings_stmt
-from meetings.meeting.models import Meeting, MeetingSession, Participant
+from meetings.meeting.access import load_meeting, roles_by_meeting, visible_meetings_stmt
+from meetings.meeting.models import Meeting
 from meetings.meeting.schemas import (ImportOut, MeetingCreate, MeetingDetailOut, MeetingListQuery, MeetingOut,
                                       MeetingPatch, ParticipantIn, ParticipantOut, SessionCreate, SessionOut,
                                       TransitionIn)
@@ -36,9 +37,12 @@ def list_meetings(*, actor: User, query: MeetingListQuery):
     if query.body_id:
         stmt = stmt.where(Meeting.body_id == query.body_id)
     total = db.session.execute(sa.select(sa.func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = db.session.execute(stmt.order_by(Meeting.starts_at.desc().nulls_last(), Meeting.id.desc())
+    rows = db.session.execute(stmt.options(selectinload(Meeting.body))
+                              .order_by(Meeting.starts_at.desc().nulls_last(), Meeting.id.desc())
                               .limit(query.limit).offset(query.offset)).scalars().all()
-    return {"items": [meeting_out(m, actor).model_dump(mode="json") for m in rows], "total": total}
+    roles = roles_by_meeting(rows, actor)
+    return {"items": [meeting_out(m, actor, roles=roles[m.id]).model_dump(mode="json") for m in rows],
+            "total": total}
 
 
 @bp.endpoint("/meetings", "POST", summary="Create a meeting (a secretary of the body)", body=MeetingCreate,

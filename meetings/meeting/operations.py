@@ -11,12 +11,12 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from meetings.auth.models import User
-from meetings.bodies.models import Body, BodyMember
+from meetings.bodies.models import Body
 from meetings.core.audit import record_audit
 from meetings.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from meetings.core.events import emit_event
 from meetings.extensions import db
-from meetings.meeting.access import load_meeting, participant_of, require_role
+from meetings.meeting.access import creatable_bodies_stmt, load_meeting, participant_of, require_role
 from meetings.meeting.importing import RosterError, parse_roster
 from meetings.meeting.models import TRANSITIONS, VOTING_ROLES, Meeting, MeetingSession, MeetingTransition, Participant
 from meetings.meeting.schemas import MeetingCreate, MeetingPatch, ParticipantIn, SessionCreate
@@ -40,10 +40,8 @@ def meeting_state_payload(meeting: Meeting) -> dict:
 # --- meetings ---------------------------------------------------------------------------------------------
 
 def create_meeting(data: MeetingCreate, *, actor: User) -> Meeting:
-    body = db.session.get(Body, data.body_id)
-    is_body_secretary = body is not None and db.session.execute(sa.select(BodyMember.id).where(
-        BodyMember.body_id == body.id, BodyMember.user_id == actor.id, BodyMember.role == "secretary")).first()
-    if body is None or not (is_body_secretary or actor.is_admin):
+    body = db.session.execute(creatable_bodies_stmt(actor).where(Body.id == data.body_id)).scalar_one_or_none()
+    if body is None:
         # Not telling apart "no such body" from "not yours" keeps other bodies invisible.
         raise Forbidden(_("You may only create meetings for a body whose secretary you are."))
     _check_times(data.starts_at, data.ends_at)

@@ -21,13 +21,14 @@ from meetings.agenda.tree import build_tree, flatten
 from meetings.auth.current import page_actor
 from meetings.auth.models import User
 from meetings.auth.views import login_required
-from meetings.bodies.models import Body, BodyMember
+from meetings.bodies.models import Body
 from meetings.core.errors import DomainError
 from meetings.core.i18n import ACTION_DONE, ROLE_LABELS
 from meetings.core.tx import begin_write, commit
 from meetings.extensions import db
 from meetings.meeting import operations as ops
-from meetings.meeting.access import load_meeting, meeting_roles, visible_meetings_stmt
+from meetings.meeting.access import (creatable_bodies_stmt, load_meeting, roles_by_meeting,
+                                     visible_meetings_stmt)
 from meetings.meeting.models import ROLES, VOTING_ROLES, Meeting
 from meetings.meeting.schemas import MeetingCreate, MeetingPatch, SessionOut, TransitionIn
 from meetings.meeting.serialize import allowed_actions, participant_out
@@ -76,12 +77,7 @@ def _group(rows: list[MeetingRow]) -> list[tuple[str, str, list[MeetingRow]]]:
 
 
 def _creatable_bodies(actor: User) -> list[Body]:
-    """Bodies the user may create meetings for (create_meeting decides; this only fills the form)."""
-    stmt = sa.select(Body).order_by(Body.name)
-    if not actor.is_admin:
-        stmt = stmt.join(BodyMember, BodyMember.body_id == Body.id).where(
-            BodyMember.user_id == actor.id, BodyMember.role == "secretary")
-    return list(db.session.execute(stmt).scalars())
+    return list(db.session.execute(creatable_bodies_stmt(actor).order_by(Body.name)).scalars())
 
 
 @bp.get("/")
@@ -90,7 +86,8 @@ def home():
     actor = page_actor()
     meetings = db.session.execute(visible_meetings_stmt(actor).order_by(Meeting.id.desc()).limit(HOME_LIMIT)) \
         .scalars().all()
-    rows = [MeetingRow(m, meeting_roles(m, actor)) for m in meetings]
+    roles = roles_by_meeting(meetings, actor)
+    rows = [MeetingRow(m, roles[m.id]) for m in meetings]
     return render_template("home.html", groups=_group(rows), can_create=bool(_creatable_bodies(actor)))
 
 

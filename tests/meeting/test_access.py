@@ -77,3 +77,17 @@ def test_available_actions_depend_on_the_callers_roles(client, world, token_for)
     world.advance(meeting, "in_session")
     assert get("chair")["available_actions"] == ["pause", "adjourn"]
     assert get("delegate")["available_actions"] == []
+
+
+def test_roles_by_meeting_agrees_with_meeting_roles_for_everyone(world, other_world):
+    from meetings.meeting.access import meeting_roles, roles_by_meeting
+
+    meetings = [world.meeting("draft"), world.meeting("published"), other_world.meeting("submitted")]
+    people = [world.secretary, world.approver, world.chair, world.delegate, world.guest, world.outsider,
+              world.admin, other_world.secretary]
+    for user in people:
+        batched = roles_by_meeting(meetings, user)
+        assert batched == {m.id: meeting_roles(m, user) for m in meetings}, user.full_name
+    assert roles_by_meeting(meetings, world.secretary)[meetings[0].id] == {"secretary"}
+    assert roles_by_meeting(meetings, world.admin)[meetings[2].id] == {"admin"}
+    assert roles_by_meeting([], world.chair) == {}
