@@ -104,6 +104,11 @@ def _check_ready_for_review(meeting: Meeting) -> None:
     has_items = db.session.execute(sa.select(AgendaItem.id).where(AgendaItem.meeting_id == meeting.id)).first()
     if not has_items:
         problems.append(_("the agenda is empty"))
+    # Only the chair can start the meeting: without one the approver would approve a meeting nobody can open.
+    has_chair = db.session.execute(sa.select(Participant.id).where(
+        Participant.meeting_id == meeting.id, Participant.role == "chair")).first()
+    if not has_chair:
+        problems.append(_("no chair has been appointed"))
     if problems:
         raise Unprocessable(_("The meeting is not ready for approval: %(problems)s.", problems="; ".join(problems)),
                             extra={"problems": problems})

@@ -1,7 +1,7 @@
 """The whole preparation of a meeting in the real Chromium against the real server with the demo loaded.
 
 thuky (secretary) creates a meeting, adds three agenda items (one reorder by drag-and-drop, one nesting with
-the keyboard), invites daibieu1 and submits; lanhdao (approver) approves; thuky publishes; daibieu1 reads it.
+the keyboard), appoints chutoa as chair, invites daibieu1 and submits; lanhdao (approver) approves; thuky publishes; daibieu1 reads it.
 Assertions use data-* attributes and ids, not translated text. Screenshots of every step go to
 test-output/browser/<test name>/.
 """
@@ -186,12 +186,13 @@ def test_prepare_approve_publish_and_read(browser, demo_server, shots):
         page.keyboard.press("ArrowDown")  # the handle keeps the focus across the redraw
     tab.expect_agenda([("1", ITEMS[2]), ("2", ITEMS[0]), ("3", ITEMS[1])])
 
-    # Invite the delegate.
-    page.fill("#participant-search", "daibieu1")
-    assert page.locator("#participant-user option").count() == 1
-    page.select_option("#participant-role", "delegate")
-    page.click("[data-testid=participant-add]")
-    page.wait_for_selector("#participants-body tr[data-username=daibieu1]")
+    # Appoint the chair (a meeting cannot be submitted without one) and invite the delegate.
+    for username, role in (("chutoa", "chair"), ("daibieu1", "delegate")):
+        page.fill("#participant-search", username)
+        assert page.locator("#participant-user option").count() == 1
+        page.select_option("#participant-role", role)
+        page.click("[data-testid=participant-add]")
+        page.wait_for_selector(f"#participants-body tr[data-username={username}]")
     page.locator("#participants").scroll_into_view_if_needed()
     tab.shot("07-editor-ready.png")
 

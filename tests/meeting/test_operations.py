@@ -237,6 +237,17 @@ def test_submit_with_an_empty_agenda_or_no_start_time_is_unprocessable(world):
     assert reload(meeting).state == "draft"
 
 
+def test_submit_without_a_chair_is_unprocessable(world):
+    meeting = world.meeting("draft")
+    chair = db.session.execute(sa.select(Participant).where(
+        Participant.meeting_id == meeting.id, Participant.role == "chair")).scalar_one()
+    remove_participant(meeting.id, chair.id, actor=world.secretary)
+    commit()
+    err = assert_refused(Unprocessable, transition_meeting, meeting.id, "submit", actor=world.secretary)
+    assert err.extra["problems"] == ["chưa phân công chủ tọa"]  # Vietnamese is the default locale
+    assert reload(meeting).state == "draft"
+
+
 def test_unknown_action_is_unprocessable(world):
     meeting = world.meeting("draft")
     assert_refused(Unprocessable, transition_meeting, meeting.id, "explode", actor=world.secretary)

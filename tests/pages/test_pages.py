@@ -169,8 +169,9 @@ def people(make_user, make_body):
     return body, secretary, approver, delegate
 
 
-def test_full_lifecycle_through_the_pages(new_client, people):
+def test_full_lifecycle_through_the_pages(new_client, people, make_user):
     body, _secretary, _approver, delegate = people
+    chair = make_user("chutoa", full_name="Lê Minh Hoàng")
     sec, apr, dlg = new_client(), new_client(), new_client()
     for client, username in ((sec, "thuky"), (apr, "lanhdao"), (dlg, "daibieu")):
         assert log_in(client, username).status_code == 302
@@ -203,6 +204,14 @@ def test_full_lifecycle_through_the_pages(new_client, people):
             {"title": "Thẩm tra của Ban Kinh tế", "parent_id": first.json["id"]}, page=page)
     resp = sec.api("POST", f"/api/v1/meetings/{meeting_id}/participants",
                    {"user_id": delegate.id, "role": "delegate", "can_vote": True}, page=page)
+    assert resp.status_code == 201, resp.json
+
+    # Without a chair the meeting is not ready for approval: the page says so and nothing changes.
+    resp = sec.form(f"{page}/transition", {"action": "submit"}, page=page)
+    assert resp.status_code == 302 and state_of(meeting_id) == "draft"
+    assert "chưa phân công chủ tọa" in text(sec.get(page)).lower()
+    resp = sec.api("POST", f"/api/v1/meetings/{meeting_id}/participants",
+                   {"user_id": chair.id, "role": "chair"}, page=page)
     assert resp.status_code == 201, resp.json
     data = json.loads(re.search(r'id="editor-data">(.*?)</script>', sec.get(page).get_data(as_text=True)).group(1))
     assert [i["title"] for i in data["agenda"]["items"]] == ["Khai mạc", "Báo cáo kinh tế – xã hội"]
