@@ -78,6 +78,9 @@ def create_app(config: dict | None = None) -> Flask:
     from meetings.views import register_views
     register_views(app)
 
+    from meetings.realtime.server import init_realtime
+    init_realtime(app)
+
     from meetings.cli import register_cli
     register_cli(app)
 

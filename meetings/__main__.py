@@ -38,6 +38,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from gevent.pywsgi import WSGIServer
 
+    from meetings.realtime.server import run_sweeper
+    sio = app.extensions["socketio"]
+    sio.start_background_task(run_sweeper, app, sio)
+
     server = WSGIServer((args.host, args.port), app, log=None)
     print(f"Phòng Họp is running at http://{args.host}:{args.port}/", flush=True)
     try:

@@ -51,6 +51,10 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # The pub/sub channel of this installation's workers (two installations may share one Redis).
+        "REDIS_CHANNEL": os.environ.get("REDIS_CHANNEL") or "phonghop",
+        # Extra origins allowed to open sockets (kiosks on another host); the page's own origin always is.
+        "ALLOWED_ORIGINS": [o.strip() for o in os.environ.get("ALLOWED_ORIGINS", "").split(",") if o.strip()],
         "ORG_P12_PATH": os.environ.get("ORG_P12_PATH") or None,
         "ORG_P12_PASSPHRASE": os.environ.get("ORG_P12_PASSPHRASE") or None,
         "TSA_URL": os.environ.get("TSA_URL") or None,

@@ -12,7 +12,6 @@ from meetings.auth.models import User
 from meetings.core.api import ApiBlueprint
 from meetings.core.audit import verify_audit_chain
 from meetings.core.errors import BadRequest, Forbidden
-from meetings.core.events import events_after
 from meetings.core.schemas import Id, Input, Page
 from meetings.extensions import db
 from meetings.meeting import operations as ops
@@ -24,9 +23,6 @@ from meetings.meeting.schemas import (ImportOut, MeetingCreate, MeetingDetailOut
 from meetings.meeting.serialize import meeting_out, participant_out
 
 bp = ApiBlueprint("meetings_api", __name__)
-
-MAX_EVENTS = 500
-
 
 @bp.endpoint("/meetings", summary="Meetings visible to the caller", query=MeetingListQuery,
              response=Page[MeetingOut])
@@ -146,28 +142,13 @@ class EventsOut(BaseModel):
     snapshot: dict | None = Field(default=None, description="Sent instead of events when the caller is too far behind.")
 
 
-def _audience_allows(audience: dict | None, user_id: int, roles: frozenset[str]) -> bool:
-    if not audience:
-        return True
-    if user_id in audience.get("user_ids", ()):
-        return True
-    return bool(roles & set(audience.get("roles", ())))
-
-
 @bp.endpoint("/meetings/<int:meeting_id>/events", summary="Events after a seq, or a snapshot if too far behind",
              query=EventsQuery, response=EventsOut, errors=(404,))
 def list_events(meeting_id: int, *, actor: User, query: EventsQuery):
-    from meetings.agenda.operations import agenda_payload
-    from meetings.meeting.operations import meeting_state_payload, session_payload
+    from meetings.realtime.sync import catch_up
 
     meeting, roles = load_meeting(meeting_id, actor)
-    if meeting.last_seq - query.after > MAX_EVENTS or query.after > meeting.last_seq:
-        snapshot = {"meeting": meeting_state_payload(meeting), "agenda": agenda_payload(meeting),
-                    "sessions": [session_payload(s) for s in meeting.sessions]}
-        return EventsOut(last_seq=meeting.last_seq, snapshot=snapshot)
-    events = [e.message() | {"type": e.type} for e in events_after(meeting.id, query.after, MAX_EVENTS)
-              if _audience_allows(e.audience, actor.id, roles)]
-    return EventsOut(last_seq=meeting.last_seq, events=events)
+    return EventsOut(**catch_up(meeting, query.after, actor.id, roles))
 
 
 class AuditQuery(Input):

@@ -47,10 +47,18 @@ def _current_user():
         return None
 
 
+def socket_ticket() -> str:
+    """The ``auth.token`` a page's Socket.IO client connects with (see meetings.realtime.tickets)."""
+    from meetings.realtime.tickets import issue_ticket
+    user = _current_user()
+    return issue_ticket(user) if user is not None else ""
+
+
 def install_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(input_time, "input_time")
     app.add_template_global(stock_http_description, "stock_http_description")
+    app.add_template_global(socket_ticket, "socket_ticket")
 
     @app.context_processor
     def _globals():
