@@ -22,11 +22,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy.exc import OperationalError
 
+    from meetings.signing.pki import CertificateError
+
     try:
         app = create_app()
         with app.app_context():
             from flask_migrate import upgrade
             upgrade()
+        from meetings.documents.org_signer import load_org_signer
+        load_org_signer(app)
+    except CertificateError as err:
+        print(f"configuration error: the signing certificate (ORG_P12_PATH) cannot be used: {err}", file=sys.stderr)
+        return 2
     except ConfigError as err:
         print(f"configuration error: {err}", file=sys.stderr)
         return 2

@@ -58,6 +58,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "ORG_P12_PATH": os.environ.get("ORG_P12_PATH") or None,
         "ORG_P12_PASSPHRASE": os.environ.get("ORG_P12_PASSPHRASE") or None,
         "TSA_URL": os.environ.get("TSA_URL") or None,
+        # PEM bundle of the roots signatures are trusted against (default: the top of ORG_P12_PATH's chain).
+        "TRUST_ROOTS_PATH": os.environ.get("TRUST_ROOTS_PATH") or None,
         "BEHIND_NGINX": os.environ.get("BEHIND_NGINX") == "1",
         "MAX_UPLOAD_MB": max_upload_mb,
         "MAX_CONTENT_LENGTH": max_upload_mb * 1024 * 1024,

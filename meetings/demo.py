@@ -83,6 +83,7 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
                                              ends_at=starts + timedelta(hours=3, minutes=30)), actor=secretary)
     create_session(meeting.id, SessionCreate(title="Phiên buổi chiều", starts_at=starts + timedelta(hours=5, minutes=30),
                                              ends_at=starts + timedelta(hours=9)), actor=secretary)
+    _add_documents(meeting, secretary)
     transition_meeting(meeting.id, "submit", actor=secretary)
     transition_meeting(meeting.id, "approve", comment="Đồng ý.", actor=approver)
     transition_meeting(meeting.id, "publish", actor=secretary)
@@ -95,6 +96,42 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
     commit()
     echo(f"Demo loaded: body “{BODY_NAME}”, a published meeting (id {meeting.id}) and a draft (id {draft.id}).")
     _print_logins(echo)
+
+
+DOCUMENTS = [
+    # title, number, agenda item title, lines of the first page
+    ("Báo cáo tình hình kinh tế – xã hội năm 2026", "245/BC-UBND", "Báo cáo tình hình kinh tế – xã hội năm 2026",
+     ["ỦY BAN NHÂN DÂN TỈNH HÒA BÌNH", "BÁO CÁO", "Tình hình kinh tế – xã hội năm 2026,",
+      "phương hướng, nhiệm vụ năm 2027", "", "Tổng sản phẩm trên địa bàn tăng 7,8% so với năm trước.",
+      "Thu ngân sách nhà nước đạt 112% dự toán được giao."]),
+    ("Báo cáo thẩm tra của Ban Kinh tế – Ngân sách", "58/BC-KTNS", "Thẩm tra của Ban Kinh tế – Ngân sách",
+     ["HỘI ĐỒNG NHÂN DÂN TỈNH HÒA BÌNH", "BAN KINH TẾ – NGÂN SÁCH", "BÁO CÁO THẨM TRA",
+      "Báo cáo tình hình kinh tế – xã hội năm 2026", "", "Ban cơ bản thống nhất với nội dung báo cáo."]),
+    ("Dự thảo Nghị quyết về dự toán ngân sách năm 2027", "",
+     "Xem xét, thông qua Nghị quyết về dự toán ngân sách năm 2027",
+     ["HỘI ĐỒNG NHÂN DÂN TỈNH HÒA BÌNH", "DỰ THẢO", "NGHỊ QUYẾT", "Về dự toán ngân sách địa phương năm 2027",
+      "", "Điều 1. Thông qua dự toán thu, chi ngân sách địa phương năm 2027."]),
+]
+
+
+def _add_documents(meeting, secretary: User) -> None:
+    """Signed documents on the agenda, made and uploaded exactly as a secretary's would be."""
+    import tempfile
+    from pathlib import Path
+
+    from meetings.agenda.models import AgendaItem
+    from meetings.documents.operations import add_document, prepare_upload
+    from meetings.documents.textpdf import make_pdf
+
+    items = {i.title: i.id for i in db.session.execute(
+        sa.select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)).scalars()}
+    for title, number, item_title, lines in DOCUMENTS:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "tai-lieu.pdf"
+            path.write_bytes(make_pdf([lines, [title, "Trang 2"]]))
+            prepared = prepare_upload(path, f"{title}.pdf", org_name=meeting.body.name, doc_number=number)
+        add_document(meeting.id, prepared, title=title, number=number, agenda_item_id=items.get(item_title),
+                     audience="all", participant_ids=[], roles=[], actor=secretary)
 
 
 def _print_logins(echo: Callable[[str], None]) -> None:

@@ -71,7 +71,8 @@ def test_concurrent_writes_on_the_gevent_server_all_commit(demo_server):
                                  headers={"Authorization": f"Bearer {token}"})
     agenda = json.loads(urllib.request.urlopen(req, timeout=10).read())
     assert sorted(i["title"] for i in agenda["items"]) == sorted(f"Mục {i}" for i in range(40))
-    req = urllib.request.Request(demo_server.url + "/api/v1/meetings/2/events?after=0",
+    req = urllib.request.Request(demo_server.url + "/api/v1/meetings/2/events?after=1",
                                  headers={"Authorization": f"Bearer {token}"})
     events = json.loads(urllib.request.urlopen(req, timeout=10).read())["events"]
-    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["seq"] for e in events] == list(range(2, len(events) + 2))
+    assert sum(e["type"] == "agenda.updated" for e in events) == 40

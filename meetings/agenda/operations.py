@@ -9,6 +9,7 @@ from meetings.agenda.schemas import AgendaItemCreate, AgendaItemPatch, AgendaOrd
 from meetings.agenda.tree import OrderError, build_tree, flatten, plan_order
 from meetings.auth.models import User
 from meetings.core.audit import record_audit
+from meetings.core.db import to_local_iso, utcnow
 from meetings.core.errors import Conflict, NotFound, Unprocessable
 from meetings.core.events import emit_event
 from meetings.extensions import db
@@ -29,7 +30,8 @@ def agenda_payload(meeting: Meeting) -> dict:
         return {"id": i.id, "number": n.number, "title": i.title, "presenter": i.presenter,
                 "planned_minutes": i.planned_minutes, "children": [node(c) for c in n.children]}
     return {"items": [node(n) for n in build_tree(agenda_items(meeting.id))],
-            "current_item_id": meeting.current_agenda_item_id}
+            "current_item_id": meeting.current_agenda_item_id,
+            "current_item_started_at": to_local_iso(meeting.current_item_started_at)}
 
 
 def _load_item(meeting: Meeting, item_id: int) -> AgendaItem:
@@ -108,6 +110,7 @@ def delete_agenda_item(meeting_id: int, item_id: int, *, actor: User) -> None:
         if meeting.state in ("in_session", "paused"):
             raise Conflict(_("The item under discussion cannot be deleted; move to another item first."))
         meeting.current_agenda_item_id = None
+        meeting.current_item_started_at = None
     # Children first, so no row ever points at a deleted parent (no reliance on ON DELETE CASCADE order).
     for node in reversed([n for n in flatten(build_tree(agenda_items(meeting.id))) if n.item.id in subtree]):
         db.session.delete(node.item)
@@ -151,8 +154,11 @@ def set_current_item(meeting_id: int, item_id: int | None, *, actor: User) -> Me
                        extra={"state": meeting.state})
     if item_id is not None:
         _load_item(meeting, item_id)
+    if item_id != meeting.current_agenda_item_id:
+        meeting.current_item_started_at = utcnow() if item_id is not None else None
     meeting.current_agenda_item_id = item_id
     db.session.flush()
     record_audit("agenda.current", actor_id=actor.id, meeting_id=meeting.id, data={"item_id": item_id})
-    emit_event(meeting.id, "agenda.current", {"item_id": item_id})
+    emit_event(meeting.id, "agenda.current",
+               {"item_id": item_id, "started_at": to_local_iso(meeting.current_item_started_at)})
     return meeting

@@ -124,7 +124,9 @@ class ApiBlueprint(Blueprint):
     def endpoint(self, rule: str, method: str = "GET", *, summary: str, body: type[BaseModel] | None = None,
                  query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
                  auth: bool = True, multipart: dict[str, str] | None = None, errors: tuple[int, ...] = (),
-                 raw_response: str | None = None) -> Callable:
+                 raw_response: str | None = None, late_write: bool = False) -> Callable:
+        """``late_write``: the handler does slow work (an upload) before it writes, and calls
+        ``meetings.core.tx.restart_as_writer()`` itself, so no writer lock is held meanwhile."""
         spec = EndpointSpec(method, summary, self.name.removesuffix("_api"), body, query, response, status, auth,
                             multipart, errors, raw_response)
 
@@ -135,7 +137,7 @@ class ApiBlueprint(Blueprint):
 
                 writing = method not in SAFE_METHODS
                 try:
-                    if writing:
+                    if writing and not late_write:
                         # Read the whole body first: reading the socket may yield (gevent), and nothing may
                         # yield between BEGIN IMMEDIATE and COMMIT longer than it must.
                         request.get_data(cache=True)

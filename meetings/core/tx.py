@@ -24,6 +24,13 @@ def begin_write() -> None:
         db.session.connection(execution_options={"sqlite_immediate": True})
 
 
+def restart_as_writer() -> None:
+    """End the current (reading) transaction and start a writing one: for handlers that read, then do slow
+    work outside any lock, then write."""
+    db.session.rollback()
+    begin_write()
+
+
 def on_commit(effect) -> None:
     """Queue something to happen after the current transaction commits (dropped on rollback)."""
     db.session.info.setdefault("outbox", []).append(effect)

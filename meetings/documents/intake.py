@@ -52,18 +52,23 @@ class Reason(StrEnum):
     TOO_LARGE = "too_large"
 
 
+def N_(msgid: str) -> str:
+    """Marks a message for translation; the web layer translates it with its values."""
+    return msgid
+
+
 MESSAGES: dict[Reason, str] = {
-    Reason.NOT_PDF: "The file is not a PDF document.",
-    Reason.ENCRYPTED: "The PDF is encrypted or protected by a password. Remove the protection and upload it "
-                      "again.",
-    Reason.MALFORMED: "The PDF is damaged and cannot be read. Opening it and saving it again as PDF may "
-                      "repair it.",
-    Reason.TOO_MANY_PAGES: "The PDF has %(pages)s pages; at most %(max_pages)s are allowed.",
-    Reason.LIMITS_EXCEEDED: "Checking the PDF needed more memory or time than allowed. The file may be damaged; "
-                            "try saving it again as PDF.",
-    Reason.TOO_LARGE: "The file is larger than %(max_mb)s MB.",
+    Reason.NOT_PDF: N_("The file is not a PDF document."),
+    Reason.ENCRYPTED: N_("The PDF is encrypted or protected by a password. Remove the protection and upload "
+                         "it again."),
+    Reason.MALFORMED: N_("The PDF is damaged and cannot be read. Opening it and saving it again as PDF may "
+                         "repair it."),
+    Reason.TOO_MANY_PAGES: N_("The PDF has %(pages)s pages; at most %(max_pages)s are allowed."),
+    Reason.LIMITS_EXCEEDED: N_("Checking the PDF needed more memory or time than allowed. The file may be "
+                               "damaged; try saving it again as PDF."),
+    Reason.TOO_LARGE: N_("The file is larger than %(max_mb)s MB."),
 }
-INCOMPLETE_MESSAGE = "The PDF is incomplete; the upload may have been cut off."
+INCOMPLETE_MESSAGE = N_("The PDF is incomplete; the upload may have been cut off.")
 LIMIT_KINDS = ("memory", "cpu", "time", "output")
 
 

@@ -4,19 +4,19 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from flask import request
+from flask import request, url_for
 from flask_babel import gettext as _
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from meetings.auth.models import User
 from meetings.core.api import ApiBlueprint
 from meetings.core.audit import verify_audit_chain
 from meetings.core.errors import BadRequest, Forbidden
-from meetings.core.schemas import Id, Input, Page
+from meetings.core.schemas import Id, Input, LocalTime, Page
 from meetings.extensions import db
 from meetings.meeting import operations as ops
-from meetings.meeting.access import load_meeting, roles_by_meeting, visible_meetings_stmt
-from meetings.meeting.models import Meeting
+from meetings.meeting.access import load_meeting, require_role, roles_by_meeting, visible_meetings_stmt
+from meetings.meeting.models import DisplayToken, Meeting
 from meetings.meeting.schemas import (ImportOut, MeetingCreate, MeetingDetailOut, MeetingListQuery, MeetingOut,
                                       MeetingPatch, ParticipantIn, ParticipantOut, SessionCreate, SessionOut,
                                       TransitionIn)
@@ -127,6 +127,49 @@ def open_session(meeting_id: int, session_id: int, *, actor: User):
              summary="Close a session (chair)", response=SessionOut, errors=(403, 404, 409))
 def close_session(meeting_id: int, session_id: int, *, actor: User):
     return SessionOut.model_validate(ops.close_session(meeting_id, session_id, actor=actor))
+
+
+# --- hall displays -----------------------------------------------------------------------------------------
+
+class DisplayIn(Input):
+    label: Annotated[str, StringConstraints(max_length=100)] = ""
+
+
+class DisplayOut(BaseModel):
+    id: int
+    label: str
+    created_at: LocalTime
+    revoked_at: LocalTime | None
+    model_config = {"from_attributes": True}
+
+
+class DisplayCreated(DisplayOut):
+    token: str = Field(description="Shown once: the display opens /display/<token>.")
+    url: str
+
+
+@bp.endpoint("/meetings/<int:meeting_id>/displays", "POST", summary="Create a hall display (projector) link",
+             body=DisplayIn, response=DisplayCreated, status=201, errors=(403, 404, 409))
+def create_display(meeting_id: int, *, actor: User, body: DisplayIn):
+    token, display = ops.create_display(meeting_id, body.label, actor=actor)
+    return DisplayCreated(id=display.id, label=display.label, created_at=display.created_at, revoked_at=None,
+                          token=token, url=url_for("live.display", token=token, _external=True))
+
+
+@bp.endpoint("/meetings/<int:meeting_id>/displays", summary="Hall displays of the meeting (secretary)",
+             response=Page[DisplayOut], errors=(403, 404))
+def list_displays(meeting_id: int, *, actor: User):
+    meeting, roles = load_meeting(meeting_id, actor)
+    require_role(roles, ("secretary",))
+    rows = db.session.execute(sa.select(DisplayToken).where(DisplayToken.meeting_id == meeting.id)
+                              .order_by(DisplayToken.id)).scalars().all()
+    return {"items": [DisplayOut.model_validate(d).model_dump(mode="json") for d in rows], "total": len(rows)}
+
+
+@bp.endpoint("/meetings/<int:meeting_id>/displays/<int:display_id>", "DELETE",
+             summary="Revoke a hall display link", errors=(403, 404))
+def revoke_display(meeting_id: int, display_id: int, *, actor: User):
+    ops.revoke_display(meeting_id, display_id, actor=actor)
 
 
 # --- event log and audit ----------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -64,6 +65,8 @@ class Meeting(Base):
     is_closed_session: Mapped[bool] = mapped_column(default=False)
     current_agenda_item_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("agenda_items.id", ondelete="SET NULL", use_alter=True))
+    # When the chair moved to the current item: the console's and projector's timer survive reconnects.
+    current_item_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seq: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -171,3 +174,24 @@ class MeetingSession(Base):
             raise Conflict(_("Only an open session can be closed."), extra={"state": self.state})
         self.state = "closed"
         self.closed_at = utcnow()
+
+
+class DisplayToken(Base):
+    """A hall screen's (projector's) read-only access to one meeting, without a user login.
+
+    Only the sha256 of the token is stored; the secretary sees the token once, in the display's URL.
+    """
+
+    __tablename__ = "display_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    label: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8")).hexdigest()

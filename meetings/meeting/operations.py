@@ -5,6 +5,7 @@ transaction, appends an audit entry and, where tablets care, a meeting event. Th
 """
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -13,12 +14,14 @@ from flask_babel import gettext as _
 from meetings.auth.models import User
 from meetings.bodies.models import Body
 from meetings.core.audit import record_audit
+from meetings.core.db import to_local_iso, utcnow
 from meetings.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from meetings.core.events import emit_event
 from meetings.extensions import db
 from meetings.meeting.access import creatable_bodies_stmt, load_meeting, participant_of, require_role
 from meetings.meeting.importing import RosterError, parse_roster
-from meetings.meeting.models import TRANSITIONS, VOTING_ROLES, Meeting, MeetingSession, MeetingTransition, Participant
+from meetings.meeting.models import (TRANSITIONS, VOTING_ROLES, DisplayToken, Meeting, MeetingSession,
+                                     MeetingTransition, Participant)
 from meetings.meeting.schemas import MeetingCreate, MeetingPatch, ParticipantIn, SessionCreate
 
 PREPARE = ("secretary",)
@@ -31,10 +34,10 @@ def _check_times(starts_at: datetime | None, ends_at: datetime | None) -> None:
 
 
 def meeting_state_payload(meeting: Meeting) -> dict:
-    from meetings.core.db import to_local_iso
     return {"state": meeting.state, "title": meeting.title, "place": meeting.place,
             "starts_at": to_local_iso(meeting.starts_at), "ends_at": to_local_iso(meeting.ends_at),
-            "current_agenda_item_id": meeting.current_agenda_item_id}
+            "current_agenda_item_id": meeting.current_agenda_item_id,
+            "current_item_started_at": to_local_iso(meeting.current_item_started_at)}
 
 
 # --- meetings ---------------------------------------------------------------------------------------------
@@ -215,7 +218,6 @@ def import_participants(meeting_id: int, data: bytes, filename: str, *, actor: U
 # --- sessions ---------------------------------------------------------------------------------------------
 
 def session_payload(session: MeetingSession) -> dict:
-    from meetings.core.db import to_local_iso
     return {"session_id": session.id, "title": session.title, "state": session.state,
             "opened_at": to_local_iso(session.opened_at), "closed_at": to_local_iso(session.closed_at)}
 
@@ -273,3 +275,45 @@ def close_session(meeting_id: int, session_id: int, *, actor: User) -> MeetingSe
     record_audit("session.close", actor_id=actor.id, meeting_id=meeting.id, data={"session_id": session.id})
     emit_event(meeting.id, "session.state", session_payload(session))
     return session
+
+
+# --- hall displays ----------------------------------------------------------------------------------------
+
+def create_display(meeting_id: int, label: str, *, actor: User) -> tuple[str, DisplayToken]:
+    """A token for a hall screen (projector) to follow the meeting read-only; returned once, stored hashed."""
+    meeting, roles = load_meeting(meeting_id, actor, for_update=True)
+    require_role(roles, PREPARE)
+    if meeting.state == "archived":
+        raise Conflict(_("An archived meeting has no live display."))
+    token = "dt." + secrets.token_urlsafe(24)
+    display = DisplayToken(meeting_id=meeting.id, token_hash=DisplayToken.digest(token), label=label,
+                           created_by_id=actor.id)
+    db.session.add(display)
+    db.session.flush()
+    record_audit("display.create", actor_id=actor.id, meeting_id=meeting.id,
+                 data={"display_id": display.id, "label": label})
+    return token, display
+
+
+def revoke_display(meeting_id: int, display_id: int, *, actor: User) -> DisplayToken:
+    meeting, roles = load_meeting(meeting_id, actor, for_update=True)
+    require_role(roles, PREPARE)
+    display = db.session.get(DisplayToken, display_id)
+    if display is None or display.meeting_id != meeting.id:
+        raise NotFound(_("Display %(id)s is not part of this meeting.", id=display_id))
+    if display.revoked_at is None:
+        display.revoked_at = utcnow()
+        record_audit("display.revoke", actor_id=actor.id, meeting_id=meeting.id, data={"display_id": display.id})
+    return display
+
+
+def display_for_token(token: str) -> DisplayToken | None:
+    """The live display a token opens, or None (unknown, revoked, or its meeting archived)."""
+    if not token.startswith("dt.") or len(token) > 100:
+        return None
+    display = db.session.execute(sa.select(DisplayToken).where(
+        DisplayToken.token_hash == DisplayToken.digest(token))).scalar_one_or_none()
+    if display is None or display.revoked_at is not None:
+        return None
+    meeting = db.session.get(Meeting, display.meeting_id)
+    return display if meeting is not None and meeting.state != "archived" else None

@@ -29,13 +29,13 @@ from meetings.auth.models import ApiToken, User
 from meetings.bodies.models import BodyMember
 from meetings.config import ConfigError
 from meetings.core.db import utcnow
-from meetings.core.errors import BadRequest, DomainError, NotAuthenticated
+from meetings.core.errors import BadRequest, DomainError, NotAuthenticated, NotFound
 from meetings.core.events import CommittedEvent
 from meetings.core.schemas import Id, Input
 from meetings.core.tx import add_after_commit_hook, begin_write, commit
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting
-from meetings.meeting.models import Meeting, Participant
+from meetings.meeting.models import DisplayToken, Meeting, Participant
 from meetings.realtime.sync import catch_up
 from meetings.realtime.tickets import read_ticket
 
@@ -47,10 +47,18 @@ SWEEP_SECONDS = 0.5
 class Connection:
     """What this worker knows about a socket it holds (the socket itself lives here, so may this)."""
 
-    user_id: int
-    token_digest: str | None  # API token sockets
+    user_id: int | None  # None for a hall display
+    token_digest: str | None  # API token and display sockets
     epoch: int | None  # page-ticket sockets
+    display_meeting_id: int | None = None  # a hall display follows exactly one meeting
     meetings: dict[int, set[str]] = field(default_factory=dict)  # meeting id -> rooms joined
+
+
+@dataclass(frozen=True)
+class DisplayCaller:
+    """A hall screen: sees what every participant sees of its one meeting, and nothing else."""
+
+    meeting_id: int
 
 
 def connections(sio: SocketIO) -> dict[str, Connection]:
@@ -117,12 +125,23 @@ def audience_rooms(meeting_id: int, audience: dict | None) -> str | list[str]:
 
 # --- one pipeline for every event -------------------------------------------------------------------------
 
-def _current_actor(sio: SocketIO) -> User:
+def _current_actor(sio: SocketIO) -> User | DisplayCaller:
     conn = connections(sio).get(request.sid)
-    user = db.session.get(User, conn.user_id) if conn else None
-    if conn is None or user is None or not credential_valid(conn, user):
-        raise NotAuthenticated(_("Your session has ended. Please log in again."))
-    return user
+    if conn is not None and conn.display_meeting_id is not None:
+        if _display_valid(conn):
+            return DisplayCaller(conn.display_meeting_id)
+    else:
+        user = db.session.get(User, conn.user_id) if conn else None
+        if conn is not None and user is not None and credential_valid(conn, user):
+            return user
+    raise NotAuthenticated(_("Your session has ended. Please log in again."))
+
+
+def _display_valid(conn: Connection) -> bool:
+    from meetings.meeting.models import DisplayToken
+    display = db.session.execute(sa.select(DisplayToken).where(DisplayToken.token_hash == conn.token_digest)) \
+        .scalar_one_or_none()
+    return display is not None and display.revoked_at is None
 
 
 def credential_valid(conn: Connection, user: User) -> bool:
@@ -178,30 +197,45 @@ class LeaveIn(Input):
     meeting_id: Id
 
 
-def authenticate_socket(auth: Any) -> tuple[User, Connection]:
+def authenticate_socket(auth: Any) -> Connection:
     from meetings.auth.operations import user_for_token
+    from meetings.meeting.models import DisplayToken
+    from meetings.meeting.operations import display_for_token
 
     token = auth.get("token") if isinstance(auth, dict) else None
     if not isinstance(token, str) or not token or len(token) > 512:
         raise ConnectionRefusedError({"status": 401, "detail": "auth.token is required"})
+    if token.startswith("dt."):
+        display = display_for_token(token)
+        if display is None:
+            raise ConnectionRefusedError({"status": 401, "detail": "the display link is invalid or revoked"})
+        return Connection(None, DisplayToken.digest(token), None, display_meeting_id=display.meeting_id)
     ticket = read_ticket(token)
     if ticket is not None:
         user = db.session.get(User, ticket[0])
         if user is None or not user.active or user.session_epoch != ticket[1]:
             raise ConnectionRefusedError({"status": 401, "detail": "the page ticket is no longer valid"})
-        return user, Connection(user.id, None, ticket[1])
+        return Connection(user.id, None, ticket[1])
     user = user_for_token(token)
     if user is None:
         raise ConnectionRefusedError({"status": 401, "detail": "the token is invalid, expired or revoked"})
-    return user, Connection(user.id, ApiToken.digest(token), None)
+    return Connection(user.id, ApiToken.digest(token), None)
+
+
+def _join_rooms(sid_conn: Connection, meeting: Meeting, roles: frozenset[str]) -> None:
+    rooms = {meeting_room(meeting.id)} | {meeting_room(meeting.id, r) for r in roles}
+    for room in rooms:
+        join_room(room)  # before reading what was missed: nothing committed in between is lost
+    sid_conn.meetings[meeting.id] = rooms
 
 
 def register_handlers(sio: SocketIO) -> None:
     @sio.on("connect")
     def on_connect(auth=None):
-        user, conn = authenticate_socket(auth)
+        conn = authenticate_socket(auth)
         connections(sio)[request.sid] = conn
-        join_room(f"user:{user.id}")
+        if conn.user_id is not None:
+            join_room(f"user:{conn.user_id}")
         return True
 
     @sio.on("disconnect")
@@ -210,14 +244,20 @@ def register_handlers(sio: SocketIO) -> None:
 
     @sio.on("join")
     @socket_event(sio, JoinIn)
-    def on_join(data: JoinIn, *, actor: User):
-        meeting, roles = load_meeting(data.meeting_id, actor)
-        rooms = {meeting_room(meeting.id)} | {meeting_room(meeting.id, r) for r in roles}
-        for room in rooms:
-            join_room(room)  # before reading what was missed: nothing committed in between is lost
-        connections(sio)[request.sid].meetings[meeting.id] = rooms
+    def on_join(data: JoinIn, *, actor: User | DisplayCaller):
+        conn = connections(sio)[request.sid]
+        if isinstance(actor, DisplayCaller):
+            meeting = db.session.get(Meeting, data.meeting_id) if data.meeting_id == actor.meeting_id else None
+            if meeting is None:
+                raise NotFound(_("This display shows another meeting."))
+            roles, user_id = frozenset({"display"}), 0
+            _join_rooms(conn, meeting, frozenset())
+        else:
+            meeting, roles = load_meeting(data.meeting_id, actor)
+            user_id = actor.id
+            _join_rooms(conn, meeting, roles)
         db.session.refresh(meeting)
-        return {"seq": meeting.last_seq, **catch_up(meeting, data.last_seq, actor.id, roles)}
+        return {"seq": meeting.last_seq, **catch_up(meeting, data.last_seq, user_id, roles)}
 
     @sio.on("leave")
     @socket_event(sio, LeaveIn)
@@ -235,23 +275,32 @@ def sweep_once(sio: SocketIO) -> dict[str, int]:
     conns = dict(connections(sio))
     if not conns:
         return {"disconnected": 0, "left": 0}
-    users = {u.id: u for u in db.session.execute(
-        sa.select(User).where(User.id.in_({c.user_id for c in conns.values()}))).scalars()}
+    user_ids = {c.user_id for c in conns.values() if c.user_id is not None}
+    users = {u.id: u for u in db.session.execute(sa.select(User).where(User.id.in_(user_ids))).scalars()}
     digests = {c.token_digest for c in conns.values() if c.token_digest}
     live_tokens = set(db.session.execute(sa.select(ApiToken.token_hash).where(
         ApiToken.token_hash.in_(digests), ApiToken.revoked_at.is_(None), ApiToken.expires_at > utcnow())).scalars()) \
         if digests else set()
     meeting_ids = {m for c in conns.values() for m in c.meetings}
-    allowed = _allowed_pairs(meeting_ids, {c.user_id for c in conns.values()}) if meeting_ids else set()
+    allowed = _allowed_pairs(meeting_ids, user_ids) if meeting_ids and user_ids else set()
     disconnected = left = 0
+    display_digests = {c.token_digest for c in conns.values() if c.display_meeting_id is not None}
+    live_displays = set(db.session.execute(sa.select(DisplayToken.token_hash).where(
+        DisplayToken.token_hash.in_(display_digests), DisplayToken.revoked_at.is_(None))).scalars()) \
+        if display_digests else set()
     for sid, conn in conns.items():
-        user = users.get(conn.user_id)
-        valid = user is not None and user.active and (
-            conn.epoch == user.session_epoch if conn.epoch is not None else conn.token_digest in live_tokens)
+        user = users.get(conn.user_id) if conn.user_id is not None else None
+        if conn.display_meeting_id is not None:
+            valid = conn.token_digest in live_displays
+        else:
+            valid = user is not None and user.active and (
+                conn.epoch == user.session_epoch if conn.epoch is not None else conn.token_digest in live_tokens)
         if not valid:
             sio.server.disconnect(sid, namespace="/")
             connections(sio).pop(sid, None)
             disconnected += 1
+            continue
+        if conn.display_meeting_id is not None:
             continue
         for meeting_id in [m for m in conn.meetings if (m, conn.user_id) not in allowed and not user.is_admin]:
             for room in conn.meetings.pop(meeting_id):

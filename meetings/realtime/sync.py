@@ -29,8 +29,12 @@ def snapshot(meeting: Meeting) -> dict[str, Any]:
 
 
 def catch_up(meeting: Meeting, after: int, user_id: int, roles: frozenset[str]) -> dict[str, Any]:
-    """``{last_seq, events}`` with every missed event the caller may see, or ``{last_seq, snapshot}``."""
-    if meeting.last_seq - after > MAX_MISSED or after > meeting.last_seq:
+    """``{last_seq, events}`` with every missed event the caller may see, or ``{last_seq, snapshot}``.
+
+    A snapshot when the caller has nothing yet (``after`` 0: a tablet opening the meeting needs its state,
+    not its history), is too far behind, or claims a seq the meeting never reached.
+    """
+    if after == 0 or meeting.last_seq - after > MAX_MISSED or after > meeting.last_seq:
         return {"last_seq": meeting.last_seq, "snapshot": snapshot(meeting)}
     events = [e.message() | {"type": e.type} for e in events_after(meeting.id, after, MAX_MISSED)
               if audience_allows(e.audience, user_id, roles)]

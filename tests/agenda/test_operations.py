@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+
+from meetings.core.db import to_local_iso
 import sqlalchemy as sa
 
 from meetings.agenda.models import MAX_DEPTH, AgendaItem
@@ -263,11 +265,17 @@ def test_chair_sets_the_current_item(world):
     entry = audit_trail(meeting.id)[-1]
     assert (entry.action, entry.actor_id, entry.data) == ("agenda.current", world.chair.id, {"item_id": second})
     event = last_event(meeting.id)
-    assert (event.type, event.payload) == ("agenda.current", {"item_id": second})
+    started = db.session.get(Meeting, meeting.id).current_item_started_at
+    assert started is not None  # the console's and projector's timer run from here, across reconnects
+    assert (event.type, event.payload) == ("agenda.current", {"item_id": second, "started_at": to_local_iso(started)})
+    set_current_item(meeting.id, second, actor=world.chair)  # the same item again: its timer keeps running
+    commit()
+    assert db.session.get(Meeting, meeting.id).current_item_started_at == started
     transition_meeting(meeting.id, "pause", actor=world.chair)  # still possible while paused
     set_current_item(meeting.id, None, actor=world.chair)
     commit()
-    assert db.session.get(Meeting, meeting.id).current_agenda_item_id is None
+    reloaded = db.session.get(Meeting, meeting.id)
+    assert reloaded.current_agenda_item_id is None and reloaded.current_item_started_at is None
 
 
 def test_set_current_item_refusals(world):

@@ -24,9 +24,11 @@ from meetings.bodies.schemas import BodyCreate, BodyMemberIn, BodyPatch
 from meetings.core.tx import commit
 from meetings.extensions import db
 from meetings.meeting.models import Participant
-from meetings.meeting.operations import create_session
+from meetings.meeting.api import DisplayIn
+from meetings.meeting.operations import create_display, create_session
 from meetings.meeting.schemas import MeetingCreate, MeetingPatch, ParticipantIn, SessionCreate, TransitionIn
 from tests.fixtures.factories import row_counts
+from tests.signing.pdfgen import sample_pdf
 
 HUGE = "x" * 200_000
 
@@ -36,7 +38,7 @@ class Call:
     name: str
     method: str
     path: str  # placeholders: {m} meeting, {item} agenda item, {pid} participant, {sid} session, {user}, {body},
-    #            {member} body membership
+    #            {member} body membership, {disp} hall display
     actor: str | None  # the world member who may do this (None: no authentication)
     schema: type[BaseModel] | None = None
     body: dict[str, Any] | None = None  # a valid body, with {placeholders} in string values resolved per scene
@@ -84,6 +86,8 @@ WRITES = [
          {"items": [{"id": "{item2}"}, {"id": "{item}", "children": []}]}),
     Call("set current item", "PUT", "/api/v1/meetings/{m}/agenda/current", "chair", CurrentItemIn,
          {"item_id": "{item}"}),
+    Call("create display", "POST", "/api/v1/meetings/{m}/displays", "secretary", DisplayIn,
+         {"label": "Màn hình hội trường"}),
 ]
 
 NO_BODY = [
@@ -102,6 +106,11 @@ NO_BODY = [
     Call("get user", "GET", "/api/v1/users/{user}", "admin"),
     Call("get body", "GET", "/api/v1/bodies/{body}", "secretary"),
     Call("remove body member", "DELETE", "/api/v1/bodies/{body}/members/{member}", "admin"),
+    Call("list displays", "GET", "/api/v1/meetings/{m}/displays", "secretary"),
+    Call("list documents", "GET", "/api/v1/meetings/{m}/documents", "delegate"),
+    Call("upload document", "POST", "/api/v1/meetings/{m}/documents", "secretary", multipart=True,
+         extra={"upload": (sample_pdf(1), "tai-lieu.pdf")}),
+    Call("revoke display", "DELETE", "/api/v1/meetings/{m}/displays/{disp}", "secretary"),
 ]
 CALLS = {c.name: c for c in WRITES + NO_BODY}
 
@@ -118,7 +127,7 @@ class Scene:
                                                                    BodyMember.user_id == world.approver.id))
         self.ids = {"m": self.meeting.id, "item": items[0], "item2": items[1], "pid": self.pid(self.meeting.id),
                     "sid": self.meeting.sessions[0].id, "user": world.outsider.id, "body": world.body.id,
-                    "member": member.scalar_one()}
+                    "member": member.scalar_one(), "disp": self.display(self.meeting.id)}
         self.headers = {}
 
     def running_meeting(self, items: int):
@@ -142,7 +151,12 @@ class Scene:
     def sibling_ids(self):
         items = self.item_ids(self.sibling.id)
         return {"m": self.sibling.id, "item": items[0], "item2": items[0], "pid": self.pid(self.sibling.id),
-                "sid": self.sibling.sessions[0].id}
+                "sid": self.sibling.sessions[0].id, "disp": self.display(self.sibling.id)}
+
+    def display(self, meeting_id: int) -> int:
+        _token, display = create_display(meeting_id, "Máy chiếu", actor=self.world.secretary)
+        commit()
+        return display.id
 
     @staticmethod
     def item_ids(meeting_id):
@@ -179,8 +193,9 @@ class Scene:
         url = url or self.url(call)
         if call.multipart and raw is None:
             csv = "username,role\n{}\n".format(self.world.delegate2.username + ",guest").encode()
+            content, name = call.extra.get("upload") or (csv, "ds.csv")
             return self.client.open(url, method=call.method, headers=headers, content_type="multipart/form-data",
-                                    data={"file": (io.BytesIO(csv), "ds.csv")})
+                                    data={"file": (io.BytesIO(content), name)})
         if raw is not None:
             return self.client.open(url, method=call.method, headers=headers, data=raw,
                                     content_type=content_type or "application/json")
@@ -368,7 +383,8 @@ def test_unknown_and_out_of_range_ids_are_404(scene):
 
 
 def check_unknown_ids(scene, call: Call, problems: Problems) -> None:
-    placeholders = [p for p in ("m", "item", "pid", "sid", "user", "body", "member") if "{" + p + "}" in call.path]
+    placeholders = [p for p in ("m", "item", "pid", "sid", "user", "body", "member", "disp")
+                    if "{" + p + "}" in call.path]
     valid = scene.resolve(call.body) if call.body else None
     scene.auth(call.actor)
     for key in placeholders:
@@ -454,7 +470,7 @@ def test_every_meeting_endpoint_of_the_app_is_in_the_catalogue(app):
     from tests.api.test_openapi import api_routes
     catalogued = {(c.method, c.path.split("?")[0]) for c in all_calls() + WRITES[:1]}
     normalise = {"meeting_id": "m", "item_id": "item", "participant_id": "pid", "session_id": "sid",
-                 "user_id": "user", "body_id": "body", "member_id": "member"}
+                 "user_id": "user", "body_id": "body", "member_id": "member", "display_id": "disp"}
     missing = []
     for path, method in api_routes(app):
         if "{meeting_id}" not in path and path not in ("/api/v1/users/{user_id}", "/api/v1/bodies/{body_id}"):

@@ -67,8 +67,11 @@ def test_events_endpoint_returns_missed_events_filtered_by_audience(client, worl
     assert [e["type"] for e in resp.json["events"]] == ["test.chair_only"]
     resp = client.get(f"/api/v1/meetings/{meeting.id}/events?after={last - 2}", headers=token_for(world.delegate))
     assert [(e["type"], e["seq"]) for e in resp.json["events"]] == [("test.for_delegate", last)]
+    resp = client.get(f"/api/v1/meetings/{meeting.id}/events?after=1", headers=token_for(world.delegate))
+    assert [e["seq"] for e in resp.json["events"]][:3] == [2, 3, 4]
+    # A caller with nothing yet (after=0) needs the state, not the history.
     resp = client.get(f"/api/v1/meetings/{meeting.id}/events?after=0", headers=token_for(world.delegate))
-    assert [e["seq"] for e in resp.json["events"]][:3] == [1, 2, 3]
+    assert resp.json["events"] is None and resp.json["snapshot"]["meeting"]["state"] == "published"
 
 
 def test_events_endpoint_sends_a_snapshot_to_a_caller_from_the_future(client, world, token_for):

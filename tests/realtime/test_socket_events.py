@@ -42,15 +42,15 @@ def received(client) -> list[tuple[str, dict]]:
 def test_join_of_a_published_meeting_and_an_invisible_one(world, connect):
     published, draft = world.meeting("published"), world.meeting("draft")
     tablet = connect(world.delegate)
-    ack = tablet.emit("join", {"meeting_id": published.id, "last_seq": 0}, callback=True)
-    assert ack["seq"] == published.last_seq and [e["seq"] for e in ack["events"]] == list(range(1, ack["seq"] + 1))
+    ack = tablet.emit("join", {"meeting_id": published.id, "last_seq": 1}, callback=True)
+    assert ack["seq"] == published.last_seq and [e["seq"] for e in ack["events"]] == list(range(2, ack["seq"] + 1))
     assert tablet.emit("join", {"meeting_id": draft.id}, callback=True)["error"]["status"] == 404
 
 
 def test_snapshot_when_too_far_behind(world, connect, monkeypatch):
     meeting = world.meeting("published", items=3)
     monkeypatch.setattr(sync, "MAX_MISSED", 2)
-    ack = connect(world.delegate).emit("join", {"meeting_id": meeting.id, "last_seq": 0}, callback=True)
+    ack = connect(world.delegate).emit("join", {"meeting_id": meeting.id, "last_seq": 1}, callback=True)
     assert "events" not in ack
     snap = ack["snapshot"]
     assert snap["meeting"]["state"] == "published"
@@ -142,3 +142,37 @@ def test_pages_get_a_socket_ticket_for_their_user(app, world, connect):
         ticket = app.jinja_env.globals["socket_ticket"]()
     assert ticket.startswith("pt.")
     assert connect(auth={"token": ticket}).is_connected()
+
+
+def test_a_hall_display_follows_its_meeting_read_only(app, client, world, connect, token_for):
+    meeting, other = world.meeting("published"), world.meeting("published")
+    resp = client.post(f"/api/v1/meetings/{meeting.id}/displays", json={"label": "Máy chiếu hội trường"},
+                       headers=token_for(world.secretary))
+    assert resp.status_code == 201
+    token, display_id = resp.json["token"], resp.json["id"]
+    assert resp.json["url"].endswith(f"/display/{token}")
+    assert client.get(f"/display/{token}").status_code == 200  # no login: the token is the key
+    assert client.get("/display/dt.not-a-token").status_code == 404
+    listed = client.get(f"/api/v1/meetings/{meeting.id}/displays", headers=token_for(world.secretary)).json
+    assert [d["id"] for d in listed["items"]] == [display_id] and "token" not in listed["items"][0]
+    for who in (world.delegate, world.chair):  # only the secretary manages displays
+        assert client.post(f"/api/v1/meetings/{meeting.id}/displays", json={},
+                           headers=token_for(who)).status_code == 403
+
+    screen = connect(auth={"token": token})
+    assert screen.is_connected()
+    assert screen.emit("join", {"meeting_id": other.id}, callback=True)["error"]["status"] == 404
+    ack = screen.emit("join", {"meeting_id": meeting.id}, callback=True)
+    assert ack["snapshot"]["meeting"]["title"] == meeting.title
+    screen.get_received()
+    emit_event(meeting.id, "agenda.current", {"item_id": None})
+    emit_event(meeting.id, "document.published", {"title": "Mật"}, audience={"roles": ["delegate"]})
+    commit()
+    assert [e for e, _d in received(screen)] == ["agenda.current"]  # never a confidential event
+
+    assert client.delete(f"/api/v1/meetings/{meeting.id}/displays/{display_id}",
+                         headers=token_for(world.secretary)).status_code == 204
+    assert client.get(f"/display/{token}").status_code == 404
+    assert not connect(auth={"token": token}).is_connected()
+    assert sweep_once(app.extensions["socketio"])["disconnected"] == 1
+    assert not screen.is_connected()

@@ -1,0 +1,270 @@
+"""Document operations: the only code that writes documents and versions.
+
+An upload is prepared outside any transaction (intake in a limited subprocess, signing, blob store): those
+take a while, and a writer must not hold SQLite's lock meanwhile. The operation then records the prepared
+file in one short transaction, with an audit entry and a ``document.published`` / ``document.updated`` event
+addressed to the document's audience only.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from meetings.auth.models import User
+from meetings.core.audit import record_audit
+from meetings.core.db import utcnow
+from meetings.core.errors import Conflict, NotFound, TooLarge, Unprocessable, UnsupportedMedia
+from meetings.core.events import emit_event
+from meetings.documents.blobstore import LocalBlobStore
+from meetings.documents.intake import IntakeLimits, Reason, inspect_pdf
+from meetings.documents.models import Document, DocumentVersion
+from meetings.extensions import db
+from meetings.meeting.access import load_meeting, require_role
+from meetings.meeting.models import ROLES, Meeting, Participant
+
+PREPARE = ("secretary",)
+SEE_EVERYTHING = frozenset({"secretary", "approver", "admin"})
+UPLOAD_STATES = ("draft", "published", "in_session", "paused")
+
+
+def blob_store() -> LocalBlobStore:
+    store = current_app.extensions.get("blob_store")
+    if store is None:
+        store = current_app.extensions["blob_store"] = LocalBlobStore(Path(current_app.config["DATA_DIR"]) / "blobs")
+    return store
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    """An upload that passed intake and was signed; its signed bytes are in the blob store."""
+
+    filename: str
+    original_sha256: str
+    original_size: int
+    blob_sha256: str
+    size: int
+    pages: int
+    title: str | None
+    removed: list[dict]
+    signed_by: str
+
+
+# --- preparing an upload (no transaction) ------------------------------------------------------------------
+
+def check_can_upload(meeting_id: int, *, actor: User) -> Meeting:
+    meeting, roles = load_meeting(meeting_id, actor)
+    require_role(roles, PREPARE)
+    if meeting.state not in UPLOAD_STATES:
+        from meetings.core.i18n import state_label
+        raise Conflict(_("Documents cannot be added while the meeting is “%(state)s”.",
+                         state=state_label(meeting.state)), extra={"state": meeting.state})
+    return meeting
+
+
+def prepare_upload(path: Path, filename: str, *, org_name: str, doc_number: str | None,
+                   signing_time: datetime | None = None) -> PreparedFile:
+    """Intake (separate process with limits), then the organisation's signature, then the blob store."""
+    from meetings.documents.org_signer import org_signer
+    from meetings.signing.pades import SigningError, sign_document
+
+    limits = IntakeLimits(max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+    scratch = Path(current_app.config["DATA_DIR"]) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    result = inspect_pdf(path, limits=limits, output_dir=scratch)
+    if not result.ok:
+        _refuse(result)
+    try:
+        sanitized = result.sanitized_path.read_bytes()
+    finally:
+        result.discard()
+    signer = org_signer()
+    try:
+        signed = sign_document(sanitized, signer=signer.identity, org_name=org_name, doc_number=doc_number or None,
+                               signing_time=signing_time or utcnow(), timestamper=_timestamper())
+    except SigningError as err:
+        raise Unprocessable(_("The document could not be signed: %(reason)s", reason=str(err)))
+    blob = blob_store().put(signed)
+    return PreparedFile(filename=filename[:255], original_sha256=result.sha256, original_size=result.size,
+                        blob_sha256=blob, size=len(signed), pages=result.pages or 0, title=result.title,
+                        removed=[r.to_dict() for r in result.removed], signed_by=signer.identity.common_name)
+
+
+def _timestamper():
+    url = current_app.config["TSA_URL"]
+    if not url:
+        return None
+    from meetings.signing.timestamps import http_timestamper
+    return http_timestamper(url)
+
+
+def _refuse(result) -> None:
+    message = _(result.message, **dict(result.message_args)) if result.message_args else _(result.message)
+    extra = {"reason": str(result.reason)}
+    if result.reason == Reason.NOT_PDF:
+        raise UnsupportedMedia(message, extra=extra)
+    if result.reason == Reason.TOO_LARGE:
+        raise TooLarge(message, extra=extra)
+    raise Unprocessable(message, extra=extra)
+
+
+def save_upload(stream, *, max_bytes: int) -> Path:
+    """Copy an upload stream to a private temp file, refusing it as soon as it passes ``max_bytes``."""
+    scratch = Path(current_app.config["DATA_DIR"]) / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="upload-", suffix=".pdf", dir=scratch)
+    written = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(1024 * 1024):
+                written += len(chunk)
+                if written > max_bytes:
+                    raise TooLarge(_("The upload is larger than the limit of %(mb)s MB.",
+                                     mb=max_bytes // (1024 * 1024)))
+                out.write(chunk)
+    except BaseException:
+        os.unlink(name)
+        raise
+    return Path(name)
+
+
+# --- who sees what ----------------------------------------------------------------------------------------
+
+def document_visible(doc: Document, meeting: Meeting, roles: frozenset[str], participant: Participant | None) -> bool:
+    if roles & SEE_EVERYTHING:
+        return True
+    if participant is None:
+        return False
+    if meeting.is_closed_session and participant.role == "guest":
+        return False
+    if doc.audience == "participants":
+        return participant.id in (doc.audience_participant_ids or [])
+    if doc.audience == "roles":
+        return participant.role in (doc.audience_roles or [])
+    return True
+
+
+def event_audience(doc: Document, meeting: Meeting) -> dict | None:
+    staff = ["secretary", "approver"]
+    if doc.audience == "participants":
+        user_ids = list(db.session.execute(sa.select(Participant.user_id).where(
+            Participant.id.in_(doc.audience_participant_ids or []))).scalars())
+        return {"user_ids": user_ids, "roles": staff}
+    if doc.audience == "roles":
+        return {"roles": sorted(set(doc.audience_roles or []) | set(staff))}
+    if meeting.is_closed_session:
+        return {"roles": [r for r in ROLES if r != "guest"]}
+    return None
+
+
+def load_document(document_id: int, *, actor: User) -> tuple[Document, Meeting, frozenset[str]]:
+    """The document, if the caller may see it; unknown and invisible are both 404."""
+    from meetings.meeting.access import participant_of
+
+    doc = db.session.get(Document, document_id)
+    if doc is not None:
+        try:
+            meeting, roles = load_meeting(doc.meeting_id, actor)
+        except NotFound:
+            meeting = None
+        if meeting is not None and document_visible(doc, meeting, roles, participant_of(meeting.id, actor.id)):
+            return doc, meeting, roles
+    raise NotFound(_("Document %(id)s does not exist or is not visible to you.", id=document_id))
+
+
+def visible_documents(meeting: Meeting, actor: User, roles: frozenset[str]) -> list[Document]:
+    from meetings.meeting.access import participant_of
+
+    participant = participant_of(meeting.id, actor.id)
+    docs = db.session.execute(sa.select(Document).where(Document.meeting_id == meeting.id)
+                              .order_by(Document.agenda_item_id.is_(None), Document.agenda_item_id, Document.id))
+    return [d for d in docs.scalars() if document_visible(d, meeting, roles, participant)]
+
+
+# --- writing ----------------------------------------------------------------------------------------------
+
+def _validate_audience(meeting: Meeting, audience: str, participant_ids: list[int], roles: list[str]) -> None:
+    if audience == "participants":
+        if not participant_ids:
+            raise Unprocessable(_("Choose at least one participant who may read this document."))
+        known = set(db.session.execute(sa.select(Participant.id).where(
+            Participant.meeting_id == meeting.id, Participant.id.in_(participant_ids))).scalars())
+        unknown = sorted(set(participant_ids) - known)
+        if unknown:
+            raise Unprocessable(_("These participants are not in this meeting: %(ids)s.",
+                                  ids=", ".join(map(str, unknown))))
+    elif audience == "roles":
+        if not roles:
+            raise Unprocessable(_("Choose at least one role that may read this document."))
+        bad = sorted(set(roles) - set(ROLES))
+        if bad:
+            raise Unprocessable(_("Unknown roles: %(roles)s.", roles=", ".join(bad)))
+
+
+def _payload(doc: Document, version: DocumentVersion) -> dict:
+    return {"document_id": doc.id, "title": doc.title, "number": doc.number, "agenda_item_id": doc.agenda_item_id,
+            "version": version.version_no, "pages": version.pages, "size": version.size,
+            "sha256": version.blob_sha256}
+
+
+def add_document(meeting_id: int, prepared: PreparedFile, *, title: str | None, number: str,
+                 agenda_item_id: int | None, audience: str, participant_ids: list[int], roles: list[str],
+                 actor: User) -> Document:
+    from meetings.agenda.models import AgendaItem
+
+    meeting, meeting_roles = load_meeting(meeting_id, actor, for_update=True)
+    require_role(meeting_roles, PREPARE)
+    if meeting.state not in UPLOAD_STATES:
+        check_can_upload(meeting_id, actor=actor)  # raises the state conflict with its message
+    if agenda_item_id is not None:
+        item = db.session.get(AgendaItem, agenda_item_id)
+        if item is None or item.meeting_id != meeting.id:
+            raise Unprocessable(_("Agenda item %(id)s is not on this meeting's agenda.", id=agenda_item_id))
+    _validate_audience(meeting, audience, participant_ids, roles)
+    doc = Document(meeting_id=meeting.id, agenda_item_id=agenda_item_id,
+                   title=(title or prepared.title or Path(prepared.filename).stem or _("Document"))[:300],
+                   number=number, audience=audience,
+                   audience_participant_ids=sorted(set(participant_ids)) if audience == "participants" else [],
+                   audience_roles=sorted(set(roles)) if audience == "roles" else [], created_by_id=actor.id)
+    db.session.add(doc)
+    db.session.flush()
+    version = _add_version(doc, prepared, actor)
+    record_audit("document.add", actor_id=actor.id, meeting_id=meeting.id,
+                 data={"document_id": doc.id, "title": doc.title, "audience": doc.audience,
+                       "sha256": version.blob_sha256, "original_sha256": version.original_sha256,
+                       "removed": len(version.removed)})
+    emit_event(meeting.id, "document.published", _payload(doc, version), audience=event_audience(doc, meeting))
+    return doc
+
+
+def add_version(document_id: int, prepared: PreparedFile, *, actor: User) -> DocumentVersion:
+    doc, meeting, roles = load_document(document_id, actor=actor)
+    require_role(roles, PREPARE)
+    check_can_upload(meeting.id, actor=actor)
+    db.session.execute(sa.select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
+    version = _add_version(doc, prepared, actor)
+    record_audit("document.version", actor_id=actor.id, meeting_id=meeting.id,
+                 data={"document_id": doc.id, "version": version.version_no, "sha256": version.blob_sha256,
+                       "original_sha256": version.original_sha256})
+    emit_event(meeting.id, "document.updated", _payload(doc, version), audience=event_audience(doc, meeting))
+    return version
+
+
+def _add_version(doc: Document, prepared: PreparedFile, actor: User) -> DocumentVersion:
+    number = (db.session.execute(sa.select(sa.func.max(DocumentVersion.version_no)).where(
+        DocumentVersion.document_id == doc.id)).scalar_one() or 0) + 1
+    version = DocumentVersion(document_id=doc.id, version_no=number, filename=prepared.filename,
+                              original_sha256=prepared.original_sha256, original_size=prepared.original_size,
+                              blob_sha256=prepared.blob_sha256, size=prepared.size, pages=prepared.pages,
+                              removed=prepared.removed, signed_by=prepared.signed_by, uploaded_by_id=actor.id)
+    db.session.add(version)
+    db.session.flush()
+    doc.current_version_id = version.id
+    doc.updated_at = utcnow()
+    return version

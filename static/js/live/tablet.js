@@ -1,0 +1,47 @@
+// The delegate's tablet: follows the meeting (state, current item, timer, sessions) through room.js.
+import { Room } from "./room.js";
+import {
+  ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, fetchTicket, itemTimer,
+  pageData, reveal, showEnded,
+} from "./ui.js";
+
+const data = pageData("live-data");
+const t = pageData("live-i18n");
+const clock = new ServerClock(data.serverNow);
+clock.keepChecking(data.clockUrl);
+const root = document.getElementById("live");
+const banner = document.querySelector("[data-testid=state-banner]");
+const now = document.querySelector("[data-testid=current-item]");
+const timer = document.querySelector("[data-testid=item-timer]");
+const agenda = document.getElementById("live-agenda");
+const sessions = document.getElementById("live-sessions");
+let state = null;
+
+function tick() {
+  if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
+}
+
+function render(next, info) {
+  state = next;
+  root.dataset.meetingState = state.meeting.state;
+  root.dataset.currentItemId = String(state.agenda.current_item_id ?? "");
+  root.dataset.lastSeq = String(room.lastSeq);
+  drawBanner(banner, state, t);
+  drawNow(now, state, t);
+  const moved = drawAgenda(agenda, state, t);
+  reveal(moved, { instant: Boolean(info && info.initial) });
+  drawSessions(sessions, state, t);
+  tick();
+}
+
+const room = new Room({
+  meetingId: data.meetingId,
+  initial: data.initial,
+  token: data.token,
+  refreshToken: () => fetchTicket(data.ticketUrl),
+  onChange: render,
+  onStatus: connectionIndicator(document.querySelector("[data-testid=connection]"), t.status),
+  onEnded: showEnded,
+});
+room.start();
+setInterval(tick, 1000);
