@@ -31,7 +31,8 @@ def agenda_payload(meeting: Meeting) -> dict:
                 "planned_minutes": i.planned_minutes, "children": [node(c) for c in n.children]}
     return {"items": [node(n) for n in build_tree(agenda_items(meeting.id))],
             "current_item_id": meeting.current_agenda_item_id,
-            "current_item_started_at": to_local_iso(meeting.current_item_started_at)}
+            "current_item_started_at": to_local_iso(meeting.current_item_started_at),
+            "current_item_paused_seconds": meeting.current_item_paused_seconds}
 
 
 def _load_item(meeting: Meeting, item_id: int) -> AgendaItem:
@@ -155,10 +156,16 @@ def set_current_item(meeting_id: int, item_id: int | None, *, actor: User) -> Me
     if item_id is not None:
         _load_item(meeting, item_id)
     if item_id != meeting.current_agenda_item_id:
-        meeting.current_item_started_at = utcnow() if item_id is not None else None
+        now = utcnow()
+        meeting.current_item_started_at = now if item_id is not None else None
+        meeting.current_item_paused_seconds = 0
+        if meeting.paused_at is not None:
+            meeting.paused_at = now  # chosen during a pause: its clock starts when the meeting resumes
     meeting.current_agenda_item_id = item_id
     db.session.flush()
     record_audit("agenda.current", actor_id=actor.id, meeting_id=meeting.id, data={"item_id": item_id})
     emit_event(meeting.id, "agenda.current",
-               {"item_id": item_id, "started_at": to_local_iso(meeting.current_item_started_at)})
+               {"item_id": item_id, "started_at": to_local_iso(meeting.current_item_started_at),
+                "paused_at": to_local_iso(meeting.paused_at),
+                "paused_seconds": meeting.current_item_paused_seconds})
     return meeting

@@ -67,6 +67,10 @@ class Meeting(Base):
         sa.ForeignKey("agenda_items.id", ondelete="SET NULL", use_alter=True))
     # When the chair moved to the current item: the console's and projector's timer survive reconnects.
     current_item_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Pauses do not count against the current item's time: when the meeting paused, and how long the current
+    # item has been paused in all (a timer is (paused_at or now) - started - paused seconds).
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    current_item_paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
     last_seq: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

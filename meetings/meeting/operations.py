@@ -37,7 +37,9 @@ def meeting_state_payload(meeting: Meeting) -> dict:
     return {"state": meeting.state, "title": meeting.title, "place": meeting.place,
             "starts_at": to_local_iso(meeting.starts_at), "ends_at": to_local_iso(meeting.ends_at),
             "current_agenda_item_id": meeting.current_agenda_item_id,
-            "current_item_started_at": to_local_iso(meeting.current_item_started_at)}
+            "current_item_started_at": to_local_iso(meeting.current_item_started_at),
+            "paused_at": to_local_iso(meeting.paused_at),
+            "current_item_paused_seconds": meeting.current_item_paused_seconds}
 
 
 # --- meetings ---------------------------------------------------------------------------------------------
@@ -89,6 +91,7 @@ def transition_meeting(meeting_id: int, action: str, *, comment: str = "", actor
         raise Conflict(_("A session is still open; close it before adjourning the meeting."))
     before = meeting.state
     meeting.apply(action)
+    _track_pause(meeting, action)
     db.session.add(MeetingTransition(meeting_id=meeting.id, action=action, from_state=before,
                                      to_state=meeting.state, actor_id=actor.id, comment=comment.strip()))
     db.session.flush()
@@ -96,6 +99,16 @@ def transition_meeting(meeting_id: int, action: str, *, comment: str = "", actor
                  data={"from": before, "to": meeting.state, "comment": comment.strip()})
     emit_event(meeting.id, "meeting.state", meeting_state_payload(meeting))
     return meeting
+
+
+def _track_pause(meeting: Meeting, action: str) -> None:
+    """Pauses stop the current item's clock; resuming adds the pause to what the timer leaves out."""
+    now = utcnow()
+    if action == "pause":
+        meeting.paused_at = now
+    elif action == "resume" and meeting.paused_at is not None:
+        meeting.current_item_paused_seconds += int((now - meeting.paused_at).total_seconds())
+        meeting.paused_at = None
 
 
 def _check_ready_for_review(meeting: Meeting) -> None:

@@ -65,6 +65,12 @@ def connections(sio: SocketIO) -> dict[str, Connection]:
     return sio.__dict__.setdefault("_phonghop_connections", {})
 
 
+def to_local_iso_ms(value) -> str:
+    """The server's clock for the client's correction of its own (milliseconds matter for a countdown)."""
+    from meetings.core.db import VN_TZ
+    return value.astimezone(VN_TZ).isoformat(timespec="milliseconds")
+
+
 def meeting_room(meeting_id: int, role: str | None = None) -> str:
     return f"meeting:{meeting_id}" if role is None else f"meeting:{meeting_id}:{role}"
 
@@ -113,6 +119,11 @@ def broadcast(effects: list) -> None:
             continue
         rooms = audience_rooms(effect.meeting_id, effect.audience)
         sio.emit(effect.type, effect.message, to=rooms)
+        if effect.audience:
+            # Everyone else learns only that this seq was not for them, so their seq stays gap-free without a
+            # re-join. Sent after the event: a socket in both rooms gets the event first and ignores the stub.
+            sio.emit("seq.skip", {"meeting_id": effect.meeting_id, "seq": effect.seq},
+                     to=meeting_room(effect.meeting_id))
 
 
 def audience_rooms(meeting_id: int, audience: dict | None) -> str | list[str]:
@@ -257,7 +268,8 @@ def register_handlers(sio: SocketIO) -> None:
             user_id = actor.id
             _join_rooms(conn, meeting, roles)
         db.session.refresh(meeting)
-        return {"seq": meeting.last_seq, **catch_up(meeting, data.last_seq, user_id, roles)}
+        return {"seq": meeting.last_seq, "now": to_local_iso_ms(utcnow()),
+                **catch_up(meeting, data.last_seq, user_id, roles)}
 
     @sio.on("leave")
     @socket_event(sio, LeaveIn)

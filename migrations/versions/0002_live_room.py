@@ -1,4 +1,4 @@
-"""live room: current item start time, hall display tokens
+"""live room: current item start time and pauses, hall display tokens
 
 Revision ID: 0002
 Revises: 0001
@@ -15,6 +15,9 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('meetings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('current_item_started_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('paused_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('current_item_paused_seconds', sa.Integer(), nullable=False,
+                                      server_default='0'))
 
     op.create_table('display_tokens',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -38,4 +41,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_display_tokens_meeting_id'))
     op.drop_table('display_tokens')
     with op.batch_alter_table('meetings', schema=None) as batch_op:
+        batch_op.drop_column('current_item_paused_seconds')
+        batch_op.drop_column('paused_at')
         batch_op.drop_column('current_item_started_at')

@@ -267,7 +267,8 @@ def test_chair_sets_the_current_item(world):
     event = last_event(meeting.id)
     started = db.session.get(Meeting, meeting.id).current_item_started_at
     assert started is not None  # the console's and projector's timer run from here, across reconnects
-    assert (event.type, event.payload) == ("agenda.current", {"item_id": second, "started_at": to_local_iso(started)})
+    assert (event.type, event.payload) == ("agenda.current", {"item_id": second, "started_at": to_local_iso(started),
+                                                              "paused_at": None, "paused_seconds": 0})
     set_current_item(meeting.id, second, actor=world.chair)  # the same item again: its timer keeps running
     commit()
     assert db.session.get(Meeting, meeting.id).current_item_started_at == started
@@ -295,3 +296,25 @@ def test_set_current_item_outside_a_session_is_a_conflict(world):
         world.advance(meeting, state)
         err = assert_refused(Conflict, set_current_item, meeting.id, item, actor=world.chair)
         assert err.extra["state"] == state
+
+
+def test_pauses_do_not_count_against_the_current_items_time(world):
+    from datetime import timedelta
+
+    meeting = world.meeting("in_session", items=2)
+    first, second = [i[0] for i in items_of(meeting.id)]
+    set_current_item(meeting.id, first, actor=world.chair)
+    transition_meeting(meeting.id, "pause", actor=world.chair)
+    commit()
+    stored = db.session.get(Meeting, meeting.id)
+    assert stored.paused_at is not None
+    stored.paused_at -= timedelta(seconds=90)  # as if the pause had lasted a minute and a half
+    commit()
+    transition_meeting(meeting.id, "resume", actor=world.chair)
+    commit()
+    stored = db.session.get(Meeting, meeting.id)
+    assert stored.paused_at is None and 90 <= stored.current_item_paused_seconds <= 92
+    assert last_event(meeting.id).payload["current_item_paused_seconds"] == stored.current_item_paused_seconds
+    set_current_item(meeting.id, second, actor=world.chair)  # a new item starts with a clean clock
+    commit()
+    assert db.session.get(Meeting, meeting.id).current_item_paused_seconds == 0

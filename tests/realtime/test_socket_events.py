@@ -72,9 +72,18 @@ def test_confidential_events_reach_only_their_audience(world, connect):
     emit_event(meeting.id, "document.published", {"title": "Chủ tọa"}, audience={"roles": ["chair"]})
     emit_event(meeting.id, "agenda.current", {"item_id": None})
     commit()
-    assert [d.get("title") for _e, d in received(delegate)] == ["Mật", None]
-    assert [d.get("title") for _e, d in received(chair)] == ["Chủ tọa", None]
-    assert [e for e, _d in received(guest)] == ["agenda.current"]
+    first = meeting.last_seq - 2
+    # Every seq reaches every socket: the event if it is in the audience, else a bare "seq.skip". A socket in the
+    # audience gets the event before the stub of the same seq, which its seq rule then ignores.
+    assert [(e, d["seq"], d.get("title")) for e, d in received(delegate)] == [
+        ("document.published", first, "Mật"), ("seq.skip", first, None), ("seq.skip", first + 1, None),
+        ("agenda.current", first + 2, None)]
+    assert [(e, d["seq"], d.get("title")) for e, d in received(chair)] == [
+        ("seq.skip", first, None), ("document.published", first + 1, "Chủ tọa"), ("seq.skip", first + 1, None),
+        ("agenda.current", first + 2, None)]
+    assert [(e, d["seq"]) for e, d in received(guest)] == [
+        ("seq.skip", first), ("seq.skip", first + 1), ("agenda.current", first + 2)]
+    assert all(set(d) == {"meeting_id", "seq"} for e, d in received(guest) if e == "seq.skip")
 
 
 def test_nothing_is_broadcast_before_commit_or_after_rollback(world, connect):
@@ -168,7 +177,7 @@ def test_a_hall_display_follows_its_meeting_read_only(app, client, world, connec
     emit_event(meeting.id, "agenda.current", {"item_id": None})
     emit_event(meeting.id, "document.published", {"title": "Mật"}, audience={"roles": ["delegate"]})
     commit()
-    assert [e for e, _d in received(screen)] == ["agenda.current"]  # never a confidential event
+    assert [e for e, _d in received(screen)] == ["agenda.current", "seq.skip"]  # never a confidential event
 
     assert client.delete(f"/api/v1/meetings/{meeting.id}/displays/{display_id}",
                          headers=token_for(world.secretary)).status_code == 204

@@ -36,6 +36,7 @@ const wait = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 const showStatus = connectionIndicator(document.querySelector("[data-testid=connection]"), t.status);
 
 const room = new Room({
+  clock,
   meetingId: data.meetingId,
   initial: data.initial,
   token: data.token,

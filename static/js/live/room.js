@@ -28,11 +28,12 @@ export function fromSnapshot(snapshot) {
   return state;
 }
 
-function setCurrent(state, itemId, startedAt) {
+function setCurrent(state, itemId, startedAt, pausedSeconds) {
   state.agenda.current_item_id = itemId ?? null;
   state.agenda.current_item_started_at = startedAt ?? null;
   state.meeting.current_agenda_item_id = itemId ?? null;
   state.meeting.current_item_started_at = startedAt ?? null;
+  if (pausedSeconds !== undefined) state.meeting.current_item_paused_seconds = pausedSeconds ?? 0;
 }
 
 /** Apply one event to the state (in place). Unknown types change nothing here but still count for seq. */
@@ -41,15 +42,18 @@ export function applyEvent(state, type, p) {
     case "meeting.state": {
       const { meeting_id: _m, seq: _s, at: _a, type: _t, ...fields } = p;
       Object.assign(state.meeting, fields);
-      if ("current_agenda_item_id" in p) setCurrent(state, p.current_agenda_item_id, p.current_item_started_at);
+      if ("current_agenda_item_id" in p) {
+        setCurrent(state, p.current_agenda_item_id, p.current_item_started_at, p.current_item_paused_seconds);
+      }
       break;
     }
     case "agenda.updated":
       state.agenda.items = p.items || [];
-      setCurrent(state, p.current_item_id, p.current_item_started_at);
+      setCurrent(state, p.current_item_id, p.current_item_started_at, p.current_item_paused_seconds);
       break;
     case "agenda.current":
-      setCurrent(state, p.item_id, p.started_at);
+      setCurrent(state, p.item_id, p.started_at, p.paused_seconds);
+      if ("paused_at" in p) state.meeting.paused_at = p.paused_at;
       break;
     case "session.state": {
       const { meeting_id: _m, seq: _s, at: _a, type: _t, ...session } = p;
@@ -58,7 +62,7 @@ export function applyEvent(state, type, p) {
       else state.sessions.push(session);
       break;
     }
-    default:
+    default:  // "seq.skip" (an event for another audience) and types this page does not show
       break;
   }
   return state;
@@ -76,6 +80,7 @@ export class Room {
    * @param {(status) => void} [o.onStatus]
    * @param {(reason) => void} [o.onEnded]    "left" (removed from the meeting), "refused", "not-visible"
    * @param {() => void} [o.onRefused]        each time the server refuses the token
+   * @param {ServerClock} [o.clock]           corrected with the server's time from every join ack
    * @param {number} [o.maxRefusals]          refusals in a row before giving up (default 2)
    */
   constructor(o) {
@@ -87,6 +92,7 @@ export class Room {
     this.onStatus = o.onStatus || (() => {});
     this.onEnded = o.onEnded || (() => {});
     this.onRefused = o.onRefused || (() => {});
+    this.clock = o.clock || null;
     this.maxRefusals = o.maxRefusals ?? 2;
     this.state = fromSnapshot((o.initial && o.initial.snapshot) || {});
     this.lastSeq = (o.initial && o.initial.seq) || 0;
@@ -265,6 +271,7 @@ export class Room {
   }
 
   joined(ack) {
+    if (this.clock && ack.now) this.clock.update(ack.now);
     if (ack.snapshot) {
       this.state = fromSnapshot(ack.snapshot);
       this.lastSeq = ack.seq;

@@ -35,6 +35,7 @@ function render(next, info) {
 }
 
 const room = new Room({
+  clock,
   meetingId: data.meetingId,
   initial: data.initial,
   token: data.token,

@@ -24,6 +24,14 @@ export class ServerClock {
     return Date.now() + this.offset;
   }
 
+  /** Correct against a server time just received (a join ack's ``now``), ignoring sub-second noise. */
+  update(serverNowIso) {
+    const server = Date.parse(serverNowIso);
+    if (!Number.isFinite(server)) return;
+    const measured = server - Date.now();
+    if (Math.abs(measured - this.offset) > 1000) this.offset = Math.abs(measured) < 1500 ? 0 : measured;
+  }
+
   /**
    * Measure again against the server's Date header, every ``everyMs``: a device whose clock gets corrected
    * while the page stays open (a hall display runs for days) would otherwise be corrected twice.
@@ -71,15 +79,20 @@ export function duration(ms) {
 }
 
 /**
- * The current item's timer: elapsed since the chair moved to it, against its planned minutes.
+ * The current item's timer: time under discussion since the chair moved to it (pauses excluded), against its
+ * planned minutes.
  * level: "none" (no planned time), "ok", "near" (the last fifth, at most 5 and at least 1 minute), "over".
  */
 export function itemTimer(state, nowMs) {
   const agenda = state.agenda || {};
+  const meeting = state.meeting || {};
   const item = findItem(agenda.items, agenda.current_item_id);
   const started = Date.parse(agenda.current_item_started_at || "");
   if (!item || !Number.isFinite(started)) return null;
-  const elapsed = Math.max(0, nowMs - started);
+  // A pause stops the clock: count up to the pause, and leave out the item's earlier pauses.
+  const pausedAt = Date.parse(meeting.paused_at || "");
+  const until = meeting.state === "paused" && Number.isFinite(pausedAt) ? pausedAt : nowMs;
+  const elapsed = Math.max(0, until - started - (meeting.current_item_paused_seconds || 0) * 1000);
   const planned = item.planned_minutes ? item.planned_minutes * 60000 : null;
   let level = "none";
   if (planned) {
