@@ -37,10 +37,18 @@ def select_locale() -> str:
     return "vi"
 
 
+def _quiet_libraries() -> None:
+    import logging
+    # pyHanko logs a full traceback for every signature whose chain is not trusted; our verifier reports
+    # that in the verdict, and the log would fill with one per verification of a foreign document.
+    logging.getLogger("pyhanko.sign.validation.generic_cms").setLevel(logging.ERROR)
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"),
                 instance_path=str(ROOT / "instance"))
     app.config.update(load_config(config))
+    _quiet_libraries()
     # Ids in URLs are ASCII digits within 1..2^31-1 (Werkzeug's own int also takes "١٢" and 20-digit numbers,
     # which SQLite cannot bind): anything else names nothing, so it is a 404 before any code runs.
     if app.config["BEHIND_NGINX"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +31,9 @@ from meetings.meeting.access import load_meeting, require_role
 from meetings.meeting.models import ROLES, Meeting, Participant
 
 PREPARE = ("secretary",)
+# Each intake child may use up to 1 GiB and a core: at most one per core at a time, the rest wait (under
+# gevent this semaphore is cooperative, so waiting uploads do not block the worker's other greenlets).
+_INTAKE_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 SEE_EVERYTHING = frozenset({"secretary", "approver", "admin"})
 UPLOAD_STATES = ("draft", "published", "in_session", "paused")
 
@@ -77,7 +81,8 @@ def prepare_upload(path: Path, filename: str, *, org_name: str, doc_number: str 
     limits = IntakeLimits(max_bytes=current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
     scratch = Path(current_app.config["DATA_DIR"]) / "tmp"
     scratch.mkdir(parents=True, exist_ok=True)
-    result = inspect_pdf(path, limits=limits, output_dir=scratch)
+    with _INTAKE_SLOTS:
+        result = inspect_pdf(path, limits=limits, output_dir=scratch)
     if not result.ok:
         _refuse(result)
     try:
