@@ -12,6 +12,7 @@ Messages are English msgids with ``%(name)s`` placeholders; the web layer transl
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -223,10 +224,8 @@ def _child_env() -> dict[str, str]:
 
 
 def _kill_group(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group may already be gone
         os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass  # the group is already gone
 
 
 def _tail(path: Path, limit: int = 2000) -> str:

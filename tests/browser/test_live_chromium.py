@@ -17,9 +17,6 @@ import requests
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "demo-2026"
 MEETING = 1
 FOLLOW_MS = 5_000  # "within a few seconds"
@@ -31,28 +28,6 @@ WATCH_STATUS = """() => {
   new MutationObserver(() => window.__statuses.push(node.dataset.status))
     .observe(node, {attributes: true, attributeFilter: ['data-status']});
 }"""
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"Chromium is required for the browser tests and is missing at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture
-def shots(output_dir, request) -> Path:
-    """test-output/browser/<test name>/, emptied first so every picture is from this run."""
-    folder = output_dir / "browser" / request.node.name.removeprefix("test_")
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.png"):
-        old.unlink()
-    return folder
 
 
 class Screen:
