@@ -4,6 +4,6 @@ from meetings.auth.models import ApiToken, LoginAttempt, User  # noqa: F401
 from meetings.bodies.models import Body, BodyMember  # noqa: F401
 from meetings.core.audit import AuditChain, AuditEntry  # noqa: F401
 from meetings.core.events import MeetingEvent  # noqa: F401
-from meetings.documents.models import Document, DocumentVersion  # noqa: F401
+from meetings.documents.models import Document, DocumentRead, DocumentVersion  # noqa: F401
 from meetings.meeting.models import (DisplayToken, Meeting, MeetingSession, MeetingTransition,  # noqa: F401
                                      Participant)

@@ -13,7 +13,7 @@ from meetings.core.errors import BadRequest
 from meetings.core.tx import restart_as_writer
 from meetings.documents import operations as ops
 from meetings.documents.models import AUDIENCES, Document, DocumentVersion
-from meetings.documents.schemas import DocumentOut, VersionOut
+from meetings.documents.schemas import DocumentOut, ReaderOut, VersionOut
 from meetings.core.schemas import Page
 from meetings.meeting.access import load_meeting
 
@@ -134,10 +134,18 @@ def get_document(document_id: int, *, actor: User):
 @bp.endpoint("/documents/<int:document_id>/file", summary="The signed PDF (strong ETag, Range, 304)",
              raw_response="application/pdf", errors=(404, 416))
 def get_file(document_id: int, *, actor: User):
-    doc, _meeting, _roles = ops.load_document(document_id, actor=actor)
+    doc, meeting, _roles = ops.load_document(document_id, actor=actor)
     if doc.current_version is None:
         raise BadRequest(_("This document has no file yet."))
+    if _starts_reading():
+        ops.record_open(doc.id, meeting.id, actor=actor)
     return send_blob(doc.current_version, download_name=f"{doc.title[:80]}.pdf")
+
+
+def _starts_reading() -> bool:
+    """A request that opens the document: the whole file, its first bytes (pdf.js), or a revalidation."""
+    byte_range = request.range
+    return byte_range is None or not byte_range.ranges or byte_range.ranges[0][0] == 0
 
 
 @bp.endpoint("/documents/<int:document_id>/versions/<int:version_no>/file",
@@ -216,3 +224,15 @@ def verification(document_id: int, *, actor: User):
     with ops.blob_store().open(doc.current_version.blob_sha256) as fh:
         report = verify_pdf(fh.read(), trust_roots=org_signer().trust_roots)
     return report.to_dict()
+
+
+@bp.endpoint("/documents/<int:document_id>/reads", summary="Who opened the document, first and last (secretary, chair)",
+             response=Page[ReaderOut], errors=(403, 404))
+def document_reads(document_id: int, *, actor: User):
+    _doc, readers = ops.document_readers(document_id, actor=actor)
+    items = [ReaderOut(participant_id=r.participant.id, user_id=r.participant.user_id,
+                       full_name=r.participant.user.full_name, role=r.participant.role,
+                       first_opened_at=r.read.first_opened_at if r.read else None,
+                       last_opened_at=r.read.last_opened_at if r.read else None,
+                       opens=r.read.opens if r.read else 0) for r in readers]
+    return {"items": [i.model_dump(mode="json") for i in items], "total": len(items)}

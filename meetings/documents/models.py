@@ -59,3 +59,20 @@ class DocumentVersion(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     document: Mapped[Document] = relationship(back_populates="versions", foreign_keys=[document_id])
+
+
+class DocumentRead(Base):
+    """When a participant first and last opened a document (read tracking for the secretary and the chair).
+
+    One row per (document, participant), whatever the version: "has the delegate opened the budget report"
+    is the question; a new version does not reset it (the secretary sees the upload time next to it).
+    """
+
+    __tablename__ = "document_reads"
+
+    document_id: Mapped[int] = mapped_column(sa.ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    participant_id: Mapped[int] = mapped_column(sa.ForeignKey("participants.id", ondelete="CASCADE"),
+                                                primary_key=True, index=True)
+    first_opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opens: Mapped[int] = mapped_column(default=1)  # openings at least READ_COALESCE apart

@@ -11,10 +11,12 @@ import os
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 from flask import current_app
 from flask_babel import gettext as _
 
@@ -25,7 +27,7 @@ from meetings.core.errors import Conflict, NotFound, TooLarge, Unprocessable, Un
 from meetings.core.events import emit_event
 from meetings.documents.blobstore import LocalBlobStore
 from meetings.documents.intake import IntakeLimits, Reason, inspect_pdf
-from meetings.documents.models import Document, DocumentVersion
+from meetings.documents.models import Document, DocumentRead, DocumentVersion
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting, require_role
 from meetings.meeting.models import ROLES, Meeting, Participant
@@ -36,6 +38,10 @@ PREPARE = ("secretary",)
 _INTAKE_SLOTS = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 SEE_EVERYTHING = frozenset({"secretary", "approver", "admin"})
 UPLOAD_STATES = ("draft", "published", "in_session", "paused")
+# Who opened what: the secretary and the chair (not the approver: reading habits are the room's business).
+SEE_READS = ("secretary", "chair")
+# Opening again within this window is the same reading (pdf.js's range requests, a revalidation, a reload).
+READ_COALESCE = timedelta(minutes=5)
 
 
 def blob_store() -> LocalBlobStore:
@@ -273,3 +279,63 @@ def _add_version(doc: Document, prepared: PreparedFile, actor: User) -> Document
     doc.current_version_id = version.id
     doc.updated_at = utcnow()
     return version
+
+
+# --- read tracking ----------------------------------------------------------------------------------------
+
+def record_open(document_id: int, meeting_id: int, *, actor: User) -> None:
+    """Note that a participant opened a document: first time, last time, count of readings.
+
+    Called when a reader starts fetching the file. Readers who are not participants (an admin) leave no
+    trace. Usually a read answers it (opened less than READ_COALESCE ago); only then does it take the write
+    lock, in its own short transaction, and commit before the bytes go out.
+    """
+    from meetings.core.tx import restart_as_writer
+    from meetings.meeting.access import participant_of
+
+    participant = participant_of(meeting_id, actor.id)
+    if participant is None:
+        return
+    now = utcnow()
+    key = (document_id, participant.id)
+    row = db.session.get(DocumentRead, key)
+    if row is not None and now - row.last_opened_at < READ_COALESCE:
+        return
+    restart_as_writer()
+    row = db.session.get(DocumentRead, key, with_for_update=True, populate_existing=True)
+    if row is None:
+        db.session.add(DocumentRead(document_id=document_id, participant_id=participant.id, first_opened_at=now,
+                                    last_opened_at=now, opens=1))
+    elif now - row.last_opened_at >= READ_COALESCE:
+        row.last_opened_at, row.opens = now, row.opens + 1
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same reader's twin request inserted it first: that reading counts
+        db.session.rollback()
+
+
+@dataclass(frozen=True)
+class Reader:
+    participant: Participant
+    read: DocumentRead | None
+
+
+def document_readers(document_id: int, *, actor: User) -> tuple[Document, list[Reader]]:
+    """Everyone the document is meant for, and when each opened it (secretary and chair only)."""
+    doc, meeting, roles = load_document(document_id, actor=actor)
+    require_role(roles, SEE_READS)
+    reads = {r.participant_id: r for r in db.session.execute(
+        sa.select(DocumentRead).where(DocumentRead.document_id == doc.id)).scalars()}
+    participants = db.session.execute(
+        sa.select(Participant).where(Participant.meeting_id == meeting.id).order_by(Participant.id)
+        .options(selectinload(Participant.user))).scalars()
+    audience = [p for p in participants if document_visible(doc, meeting, frozenset({p.role}), p)]
+    return doc, [Reader(p, reads.get(p.id)) for p in audience]
+
+
+def read_counts(meeting_id: int) -> dict[int, int]:
+    """Per document of the meeting: how many participants opened it (for the secretary's list)."""
+    rows = db.session.execute(
+        sa.select(DocumentRead.document_id, sa.func.count()).join(Document, Document.id == DocumentRead.document_id)
+        .where(Document.meeting_id == meeting_id).group_by(DocumentRead.document_id))
+    return {doc_id: n for doc_id, n in rows}

@@ -30,3 +30,13 @@ class DocumentOut(Output):
     versions: list[VersionOut] | None = Field(default=None, description="All versions: secretaries only")
     file_url: str
     updated_at: LocalTime
+
+
+class ReaderOut(Output):
+    participant_id: int
+    user_id: int
+    full_name: str
+    role: str
+    first_opened_at: LocalTime | None = Field(description="First time the participant opened the document")
+    last_opened_at: LocalTime | None
+    opens: int = Field(description="Readings (openings at least five minutes apart)")
