@@ -79,7 +79,8 @@ def create_app(config: dict | None = None) -> Flask:
     from meetings.docs import bp as docs_bp
     from meetings.documents.api import bp as documents_api
     from meetings.meeting.api import bp as meetings_api
-    for api_bp in (auth_api, users_api, bodies_api, meetings_api, agenda_api, documents_api):
+    from meetings.signing.api import bp as signing_api
+    for api_bp in (auth_api, users_api, bodies_api, meetings_api, agenda_api, documents_api, signing_api):
         csrf.exempt(api_bp)  # the API checks CSRF itself, and only for cookie-authenticated writes
         app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(docs_bp)

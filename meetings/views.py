@@ -6,6 +6,7 @@ from flask_wtf.csrf import CSRFError
 
 def register_views(app: Flask) -> None:
     from meetings.auth.views import bp as auth_pages
+    from meetings.documents.views import bp as document_pages
     from meetings.meeting.views import bp as meeting_pages
     from meetings.realtime.views import bp as live_pages
     from meetings.web.templating import install_template_helpers
@@ -13,6 +14,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(auth_pages)
     app.register_blueprint(meeting_pages)
     app.register_blueprint(live_pages)
+    app.register_blueprint(document_pages)
     install_template_helpers(app)
 
     @app.errorhandler(CSRFError)

@@ -215,15 +215,12 @@ def _inline(name: str) -> str:
 @bp.endpoint("/documents/<int:document_id>/verification", summary="Signature report of the document's file",
              response=dict, errors=(404,))
 def verification(document_id: int, *, actor: User):
-    from meetings.documents.org_signer import org_signer
-    from meetings.signing.verify import verify_pdf
+    from meetings.documents.verification import version_report
 
     doc, _meeting, _roles = ops.load_document(document_id, actor=actor)
     if doc.current_version is None:
         raise BadRequest(_("This document has no file yet."))
-    with ops.blob_store().open(doc.current_version.blob_sha256) as fh:
-        report = verify_pdf(fh.read(), trust_roots=org_signer().trust_roots)
-    return report.to_dict()
+    return version_report(doc.current_version)
 
 
 @bp.endpoint("/documents/<int:document_id>/reads", summary="Who opened the document, first and last (secretary, chair)",

@@ -84,9 +84,11 @@ def shows_display_box(meeting: Meeting, roles) -> bool:
 @login_required
 def tablet(meeting_id: int):
     meeting, roles = _live_meeting(meeting_id)
+    from meetings.documents.views import list_context
+    documents = list_context(meeting, roles, manage=False)
     return _no_store(render_template(
-        "live/tablet.html", meeting=meeting, roles=sorted(roles), state_labels=state_labels(),
-        live=page_data(meeting, token=issue_ticket(page_actor()))))
+        "live/tablet.html", state_labels=state_labels(), live=page_data(meeting, token=issue_ticket(page_actor())),
+        **documents))
 
 
 @bp.get("/meetings/<int:meeting_id>/console")

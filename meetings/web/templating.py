@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, g
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, format_decimal, get_locale
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import default_exceptions
 
@@ -24,6 +24,13 @@ def local_time(value: datetime | None, fmt: str = "short") -> str:
         return ""
     # Flask-Babel's default timezone is Asia/Ho_Chi_Minh: the value is shown in Vietnam time.
     return format_datetime(value, TIME_FORMATS.get(fmt, fmt))
+
+
+def filesize(size: int) -> str:
+    """245 KB, 1,4 MB (in the user's number format)."""
+    if size < 1024 * 1024:
+        return f"{format_decimal(max(1, round(size / 1024)))} KB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1))} MB"
 
 
 def input_time(value: datetime | None) -> str:
@@ -57,6 +64,7 @@ def socket_ticket() -> str:
 def install_template_helpers(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(input_time, "input_time")
+    app.add_template_filter(filesize, "filesize")
     app.add_template_global(stock_http_description, "stock_http_description")
     app.add_template_global(socket_ticket, "socket_ticket")
 

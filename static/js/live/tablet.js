@@ -15,7 +15,21 @@ const now = document.querySelector("[data-testid=current-item]");
 const timer = document.querySelector("[data-testid=item-timer]");
 const agenda = document.getElementById("live-agenda");
 const sessions = document.getElementById("live-sessions");
+const documents = document.querySelector("[data-testid=live-documents]");
 let state = null;
+
+// The document list is drawn by the server (audience rules, signature badges); redraw it when it changed.
+let listRefresh = null;
+function refreshDocuments() {
+  clearTimeout(listRefresh);
+  listRefresh = setTimeout(async () => {
+    const resp = await fetch(documents.dataset.listUrl, { credentials: "same-origin" }).catch(() => null);
+    if (!resp || !resp.ok) return;
+    const box = document.createElement("div");
+    box.innerHTML = await resp.text();
+    documents.querySelector("#document-list").replaceWith(box.firstElementChild);
+  }, 200);
+}
 
 function tick() {
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
@@ -40,7 +54,11 @@ const room = new Room({
   initial: data.initial,
   token: data.token,
   refreshToken: () => fetchTicket(data.ticketUrl),
-  onChange: render,
+  onChange: (next, info) => {
+    render(next, info);
+    if (info && info.snapshot && !info.initial) refreshDocuments();  // after a resync: events may be missing
+  },
+  onEvent: (type) => { if (type.startsWith("document.")) refreshDocuments(); },
   onStatus: connectionIndicator(document.querySelector("[data-testid=connection]"), t.status),
   onEnded: showEnded,
 });
