@@ -178,6 +178,7 @@ def send_blob(version: DocumentVersion, *, download_name: str) -> Response:
         return Response(status=304, headers={k: v for k, v in headers.items() if k != "Content-Type"})
     if current_app.config["BEHIND_NGINX"]:
         headers["X-Accel-Redirect"] = f"/_protected_blobs/{etag[:2]}/{etag[2:4]}/{etag}"
+        del headers["Accept-Ranges"]  # nginx serves the ranges and says so itself (else "bytes, bytes")
         return Response(status=200, headers=headers)
     start, end, status = 0, size - 1, 200
     byte_range = request.range

@@ -114,12 +114,14 @@ def test_secretary_uploads_with_progress_and_a_delegate_reads_the_verified_docum
     dropped = base64.b64encode(sample_pdf(1)).decode()
     secretary.page.evaluate(DROP_FILE, [dropped, "to-trinh-keo-tha.pdf"])
     secretary.page.locator("[data-testid=document]", has_text="to-trinh-keo-tha").wait_for(timeout=30_000)
-    text_file = tmp_path / "ghi-chu.txt"
+    # Named .pdf, so the page sends it; the server looks at the bytes and refuses it, and the page says why.
+    text_file = tmp_path / "ghi-chu.pdf"
     text_file.write_text("không phải PDF")
     secretary.page.set_input_files("[data-testid=upload-input]", str(text_file))
     refused = secretary.page.locator("[data-testid=upload-row][data-state=failed]")
     refused.wait_for()
-    assert "ghi-chu.txt" in refused.inner_text()
+    assert "ghi-chu.pdf" in refused.inner_text() and "PDF" in refused.locator("[data-testid=upload-status]").inner_text()
+    assert secretary.page.input_value("#up-number") == ""  # the number went with the first document
     secretary.shot("04-refused.png")
 
     # --- the live tablet got both documents without a reload -------------------------------------------------

@@ -32,7 +32,8 @@ function queueRow(name, size) {
   li.innerHTML = `<div class="upload-row-head"><span class="upload-name"></span><span class="upload-size muted"></span></div>
     <progress max="100" value="0"></progress><p class="upload-status" data-testid="upload-status"></p>`;
   li.querySelector(".upload-name").textContent = name;
-  li.querySelector(".upload-size").textContent = `${(size / 1048576).toFixed(1)} MB`;
+  li.querySelector(".upload-size").textContent = size < 1048576
+    ? `${Math.max(1, Math.round(size / 1024))} KB` : `${(size / 1048576).toFixed(1)} MB`;
   return li;
 }
 
@@ -121,7 +122,9 @@ async function uploadAll(files) {
     const fields = { ...chosen.fields, title: i === 0 && files.length === 1 ? chosen.fields.title : "" };
     if (await uploadOne(url, file, fields)) await refreshList();
   }
+  // Title and number belong to one document: the next drop must not inherit them.
   form.querySelector("[name=title]").value = "";
+  form.querySelector("[name=number]").value = "";
 }
 
 if (card) {
