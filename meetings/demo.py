@@ -99,7 +99,7 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
 
 
 DOCUMENTS = [
-    # title, number, agenda item title, lines of the first page
+    # title, number, agenda item title, lines of the first page[, lines of each further page]
     ("Báo cáo tình hình kinh tế – xã hội năm 2026", "245/BC-UBND", "Báo cáo tình hình kinh tế – xã hội năm 2026",
      ["ỦY BAN NHÂN DÂN TỈNH HÒA BÌNH", "BÁO CÁO", "Tình hình kinh tế – xã hội năm 2026,",
       "phương hướng, nhiệm vụ năm 2027", "", "Tổng sản phẩm trên địa bàn tăng 7,8% so với năm trước.",
@@ -110,7 +110,13 @@ DOCUMENTS = [
     ("Dự thảo Nghị quyết về dự toán ngân sách năm 2027", "",
      "Xem xét, thông qua Nghị quyết về dự toán ngân sách năm 2027",
      ["HỘI ĐỒNG NHÂN DÂN TỈNH HÒA BÌNH", "DỰ THẢO", "NGHỊ QUYẾT", "Về dự toán ngân sách địa phương năm 2027",
-      "", "Điều 1. Thông qua dự toán thu, chi ngân sách địa phương năm 2027."]),
+      "", "Điều 1. Thông qua dự toán thu, chi ngân sách địa phương năm 2027."],
+     # Six pages, one article each: enough to lead the room through it ("follow me").
+     [["Điều 2. Tổng thu ngân sách nhà nước trên địa bàn.", "Thu nội địa, thu từ hoạt động xuất nhập khẩu."],
+      ["Điều 3. Tổng chi ngân sách địa phương.", "Chi đầu tư phát triển, chi thường xuyên, chi dự phòng."],
+      ["Điều 4. Bội chi và vay của ngân sách địa phương."],
+      ["Điều 5. Giải pháp điều hành dự toán ngân sách."],
+      ["Điều 6. Tổ chức thực hiện.", "Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này."]]),
 ]
 
 
@@ -125,10 +131,11 @@ def _add_documents(meeting, secretary: User) -> None:
 
     items = {i.title: i.id for i in db.session.execute(
         sa.select(AgendaItem).where(AgendaItem.meeting_id == meeting.id)).scalars()}
-    for title, number, item_title, lines in DOCUMENTS:
+    for title, number, item_title, first, *more in DOCUMENTS:
+        pages = [first, *(more[0] if more else [[title, "Trang 2"]])]
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "tai-lieu.pdf"
-            path.write_bytes(make_pdf([lines, [title, "Trang 2"]]))
+            path.write_bytes(make_pdf(pages))
             prepared = prepare_upload(path, f"{title}.pdf", org_name=meeting.body.name, doc_number=number)
         add_document(meeting.id, prepared, title=title, number=number, agenda_item_id=items.get(item_title),
                      audience="all", participant_ids=[], roles=[], actor=secretary)

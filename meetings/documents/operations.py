@@ -339,3 +339,79 @@ def read_counts(meeting_id: int) -> dict[int, int]:
         sa.select(DocumentRead.document_id, sa.func.count()).join(Document, Document.id == DocumentRead.document_id)
         .where(Document.meeting_id == meeting_id).group_by(DocumentRead.document_id))
     return {doc_id: n for doc_id, n in rows}
+
+
+# --- follow me --------------------------------------------------------------------------------------------
+
+PRESENT = ("chair", "secretary")  # the chair leads; the secretary often drives the hall screen for them
+PRESENT_STATES = ("published", "in_session", "paused")
+
+
+def view_payload(doc: Document | None, page: int | None) -> dict:
+    if doc is None or doc.current_version is None or page is None:
+        return {"document_id": None, "page": None}
+    return {"document_id": doc.id, "page": page, "title": doc.title, "pages": doc.current_version.pages,
+            "version": doc.current_version.version_no}
+
+
+def set_view(meeting_id: int, document_id: int | None, page: int, *, actor: User) -> dict:
+    """Show page ``page`` of a document to every tablet in follow mode (``document_id`` None: stop showing).
+
+    The view is meeting state (a tablet that joins later, or resyncs, opens the same page) and a ``view.page``
+    event for the document's audience only. Starting and stopping a presentation is audited; turning pages
+    is not (it decides nothing, and a long report would flood the chain). Showing what is already shown
+    changes nothing.
+    """
+    meeting, roles = load_meeting(meeting_id, actor, for_update=True)
+    require_role(roles, PRESENT)
+    if meeting.state not in PRESENT_STATES:
+        from meetings.core.i18n import state_label
+        raise Conflict(_("Documents can be shown to the room only while the meeting is published or under way "
+                         "(it is “%(state)s”).", state=state_label(meeting.state)))
+    doc = None
+    if document_id is not None:
+        doc = db.session.get(Document, document_id)
+        if doc is None or doc.meeting_id != meeting.id:
+            raise NotFound(_("Document %(id)s does not exist or is not visible to you.", id=document_id))
+        if doc.current_version is None:
+            raise Conflict(_("This document has no file yet."))
+        if not 1 <= page <= doc.current_version.pages:
+            raise Unprocessable(_("The document has %(n)s pages; page %(page)s does not exist.",
+                                  n=doc.current_version.pages, page=page))
+    new = (doc.id, page) if doc is not None else (None, None)
+    if (meeting.view_document_id, meeting.view_page) == new:
+        return view_payload(doc, page)
+    previous = meeting.view_document_id
+    meeting.view_document_id, meeting.view_page = new
+    if previous != meeting.view_document_id:
+        record_audit("view.present" if doc is not None else "view.stop", actor_id=actor.id, meeting_id=meeting.id,
+                     data={"document_id": meeting.view_document_id, "previous_document_id": previous})
+    payload = view_payload(doc, page)
+    emit_event(meeting.id, "view.page", payload, audience=event_audience(doc, meeting) if doc is not None else None)
+    return payload
+
+
+def current_view(meeting: Meeting, user_id: int, roles: frozenset[str]) -> dict:
+    """The page the chair shows, as this viewer may see it (nothing, if the document is not for them)."""
+    from meetings.meeting.access import participant_of
+
+    if meeting.view_document_id is None:
+        return view_payload(None, None)
+    doc = db.session.get(Document, meeting.view_document_id)
+    if doc is None or doc.meeting_id != meeting.id:
+        return view_payload(None, None)
+    participant = participant_of(meeting.id, user_id) if user_id else None
+    if not document_visible(doc, meeting, roles, participant):
+        return view_payload(None, None)
+    return view_payload(doc, meeting.view_page)
+
+
+def documents_payload(meeting: Meeting, user_id: int, roles: frozenset[str]) -> list[dict]:
+    """The documents this viewer may read, for a tablet's snapshot."""
+    from meetings.meeting.access import participant_of
+
+    participant = participant_of(meeting.id, user_id) if user_id else None
+    docs = db.session.execute(sa.select(Document).where(Document.meeting_id == meeting.id)
+                              .order_by(Document.agenda_item_id.is_(None), Document.agenda_item_id, Document.id))
+    return [_payload(d, d.current_version) for d in docs.scalars()
+            if d.current_version is not None and document_visible(d, meeting, roles, participant)]

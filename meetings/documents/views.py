@@ -94,7 +94,8 @@ def viewer(document_id: int):
     doc, meeting, roles = ops.load_document(document_id, actor=page_actor())
     report = describe(version_report(doc.current_version)) if doc.current_version else None
     return render_template("documents/viewer.html", doc=doc, meeting=meeting, roles=sorted(roles), report=report,
-                           file_url=url_for("documents_api.get_file", document_id=doc.id))
+                           file_url=url_for("documents_api.get_file", document_id=doc.id),
+                           viewer_i18n=viewer_labels())
 
 
 @bp.get("/documents/<int:document_id>/signatures")
@@ -124,3 +125,11 @@ def verify_any():
         return render_template("documents/verify.html", max_upload_mb=_max_mb(), error=err.detail), err.status
     return render_template("documents/verify.html", max_upload_mb=_max_mb(), filename=checked["filename"],
                            report=describe(checked), sha256=checked["sha256"])
+
+
+def viewer_labels() -> dict[str, str]:
+    """The pdf.js viewer's texts (static/js/documents/pdfview.js), for every page that embeds it."""
+    return {
+        "failed": _("The document could not be opened. Check the connection and reload the page."),
+        "loading": _("Opening the document… %(pct)s%%", pct="{pct}"),
+    }

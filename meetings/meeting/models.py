@@ -71,6 +71,10 @@ class Meeting(Base):
     # item has been paused in all (a timer is (paused_at or now) - started - paused seconds).
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     current_item_paused_seconds: Mapped[int] = mapped_column(default=0, server_default="0")
+    # "Follow me": the document page the chair is showing (view.page), or none. No foreign key: documents are
+    # never deleted, and a reference cycle meetings ⇄ documents would cost SQLite a table rebuild.
+    view_document_id: Mapped[int | None] = mapped_column()
+    view_page: Mapped[int | None] = mapped_column()
     last_seq: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -94,6 +94,8 @@ def init_realtime(app: Flask) -> SocketIO:
     app.extensions["socketio"] = sio
     app.wsgi_app = _without_websocket_compression(app.wsgi_app)  # type: ignore[method-assign]
     register_handlers(sio)
+    from meetings.realtime.follow import register_follow_handlers
+    register_follow_handlers(sio)
     add_after_commit_hook(broadcast)
     return sio
 

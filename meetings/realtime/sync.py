@@ -20,12 +20,16 @@ def audience_allows(audience: dict | None, user_id: int, roles: frozenset[str]) 
     return bool(roles & set(audience.get("roles", ())))
 
 
-def snapshot(meeting: Meeting) -> dict[str, Any]:
+def snapshot(meeting: Meeting, user_id: int, roles: frozenset[str]) -> dict[str, Any]:
+    """The meeting as this viewer may see it (``user_id`` 0 and roles {"display"} for a hall display)."""
     from meetings.agenda.operations import agenda_payload
+    from meetings.documents.operations import current_view, documents_payload
     from meetings.meeting.operations import meeting_state_payload, session_payload
 
     return {"meeting": meeting_state_payload(meeting), "agenda": agenda_payload(meeting),
-            "sessions": [session_payload(s) for s in meeting.sessions]}
+            "sessions": [session_payload(s) for s in meeting.sessions],
+            "documents": documents_payload(meeting, user_id, roles),
+            "view": current_view(meeting, user_id, roles)}
 
 
 def catch_up(meeting: Meeting, after: int, user_id: int, roles: frozenset[str]) -> dict[str, Any]:
@@ -35,7 +39,7 @@ def catch_up(meeting: Meeting, after: int, user_id: int, roles: frozenset[str]) 
     not its history), is too far behind, or claims a seq the meeting never reached.
     """
     if after == 0 or meeting.last_seq - after > MAX_MISSED or after > meeting.last_seq:
-        return {"last_seq": meeting.last_seq, "snapshot": snapshot(meeting)}
+        return {"last_seq": meeting.last_seq, "snapshot": snapshot(meeting, user_id, roles)}
     events = [e.message() | {"type": e.type} for e in events_after(meeting.id, after, MAX_MISSED)
               if audience_allows(e.audience, user_id, roles)]
     return {"last_seq": meeting.last_seq, "events": events}

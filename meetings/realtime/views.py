@@ -13,6 +13,7 @@ from flask import Blueprint, abort, jsonify, make_response, render_template, url
 from flask_babel import gettext as _
 
 from meetings.auth.current import page_actor
+from meetings.documents.views import list_context, viewer_labels
 from meetings.auth.views import login_required
 from meetings.core.errors import Conflict, Forbidden, problem_response
 from meetings.core.i18n import ACTION_LABELS, state_label
@@ -46,10 +47,10 @@ def _live_meeting(meeting_id: int) -> tuple[Meeting, frozenset[str]]:
     return meeting, roles
 
 
-def initial_state(meeting: Meeting) -> dict:
+def initial_state(meeting: Meeting, user_id: int, roles: frozenset[str]) -> dict:
     """What the page draws before its socket has joined: a snapshot and the seq it reflects."""
     db.session.refresh(meeting)
-    return {"seq": meeting.last_seq, "snapshot": snapshot(meeting)}
+    return {"seq": meeting.last_seq, "snapshot": snapshot(meeting, user_id, roles)}
 
 
 def server_now() -> str:
@@ -61,9 +62,9 @@ def state_labels() -> dict[str, str]:
     return {s: state_label(s) for s in STATES}
 
 
-def page_data(meeting: Meeting, **extra) -> dict:
-    """What static/js/live/*.js start from (the page's JSON block ``live-data``)."""
-    return {"meetingId": meeting.id, "initial": initial_state(meeting), "serverNow": server_now(),
+def page_data(meeting: Meeting, viewer: tuple[int, frozenset[str]], **extra) -> dict:
+    """What static/js/live/*.js start from (the page's JSON block ``live-data``); ``viewer`` = (user id, roles)."""
+    return {"meetingId": meeting.id, "initial": initial_state(meeting, *viewer), "serverNow": server_now(),
             "ticketUrl": url_for("live.ticket"), "clockUrl": url_for("static", filename="css/app.css"), **extra}
 
 
@@ -84,11 +85,11 @@ def shows_display_box(meeting: Meeting, roles) -> bool:
 @login_required
 def tablet(meeting_id: int):
     meeting, roles = _live_meeting(meeting_id)
-    from meetings.documents.views import list_context
-    documents = list_context(meeting, roles, manage=False)
+    actor = page_actor()
     return _no_store(render_template(
-        "live/tablet.html", state_labels=state_labels(), live=page_data(meeting, token=issue_ticket(page_actor())),
-        **documents))
+        "live/tablet.html", state_labels=state_labels(), viewer_i18n=viewer_labels(),
+        live=page_data(meeting, (actor.id, roles), token=issue_ticket(actor)),
+        **list_context(meeting, roles, manage=False)))
 
 
 @bp.get("/meetings/<int:meeting_id>/console")
@@ -97,11 +98,13 @@ def console(meeting_id: int):
     meeting, roles = _live_meeting(meeting_id)
     if "chair" not in roles:
         raise Forbidden(_("Only the chair of this meeting may open its console."))
+    actor = page_actor()
     return _no_store(render_template(
-        "live/console.html", meeting=meeting, roles=sorted(roles), state_labels=state_labels(),
+        "live/console.html", state_labels=state_labels(), viewer_i18n=viewer_labels(),
         display_box=shows_display_box(meeting, roles),
         action_labels={a: str(ACTION_LABELS[a]) for a in CONSOLE_ACTIONS},
-        live=page_data(meeting, token=issue_ticket(page_actor()), actionsByState=console_actions(roles))))
+        live=page_data(meeting, (actor.id, roles), token=issue_ticket(actor), actionsByState=console_actions(roles)),
+        **list_context(meeting, roles, manage=False)))
 
 
 @bp.get("/live/ticket")
@@ -123,4 +126,4 @@ def display(token: str):
     meeting = db.session.get(Meeting, found.meeting_id)
     return _no_store(render_template(
         "live/display.html", meeting=meeting, display_token=token, state_labels=state_labels(),
-        live=page_data(meeting, token=token)))
+        live=page_data(meeting, (0, frozenset({"display"})), token=token)))

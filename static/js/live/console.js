@@ -2,6 +2,7 @@
 // what the page shows comes back through the socket (room.js), so two consoles (or a console and the meeting
 // page) always agree. A request whose event has not arrived shortly after triggers a resync.
 import { api, showMessage, whileBusy } from "../http.js";
+import { Follow, documentListRefresher } from "./follow.js";
 import { Room } from "./room.js";
 import {
   ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, el, fetchTicket, fmt,
@@ -110,8 +111,12 @@ function render(next, info) {
   reveal(moved, { instant: Boolean(info && info.initial), block: info && info.initial ? "center" : "nearest" });
   drawSessions(sessions, state, t, { controls: sessionControls });
   nextButton.disabled = !running || nextItem() === null;
+  if (follow) follow.update(state.view);
   tick();
 }
+const documents = document.querySelector("[data-testid=live-documents]");
+const refreshDocuments = documentListRefresher(documents);
+let follow = null;
 
 const room = new Room({
   clock,
@@ -119,9 +124,15 @@ const room = new Room({
   initial: data.initial,
   token: data.token,
   refreshToken: () => fetchTicket(data.ticketUrl),
-  onChange: render,
+  onChange: (next, info) => {
+    render(next, info);
+    if (info && info.snapshot && !info.initial) refreshDocuments();  // after a resync: events may be missing
+  },
+  onEvent: (type) => { if (type.startsWith("document.")) refreshDocuments(); },
   onStatus: connectionIndicator(document.querySelector("[data-testid=connection]"), t.status),
   onEnded: showEnded,
 });
+follow = new Follow({ room, meetingId: data.meetingId, list: documents });
+follow.update(room.state.view);
 room.start();
 setInterval(tick, 1000);

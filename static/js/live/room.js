@@ -25,6 +25,8 @@ export function fromSnapshot(snapshot) {
   state.meeting = state.meeting || {};
   state.agenda = state.agenda || { items: [], current_item_id: null, current_item_started_at: null };
   state.sessions = state.sessions || [];
+  state.documents = state.documents || [];
+  state.view = state.view || { document_id: null, page: null };
   return state;
 }
 
@@ -60,6 +62,19 @@ export function applyEvent(state, type, p) {
       const i = state.sessions.findIndex((s) => s.session_id === p.session_id);
       if (i >= 0) state.sessions[i] = { ...state.sessions[i], ...session };
       else state.sessions.push(session);
+      break;
+    }
+    case "view.page": {
+      const { meeting_id: _m, seq: _s, at: _a, type: _t, ...view } = p;
+      state.view = view;
+      break;
+    }
+    case "document.published":
+    case "document.updated": {
+      const { meeting_id: _m, seq: _s, at: _a, type: _t, ...doc } = p;
+      const i = state.documents.findIndex((d) => d.document_id === doc.document_id);
+      if (i >= 0) state.documents[i] = doc;
+      else state.documents.push(doc);
       break;
     }
     default:  // "seq.skip" (an event for another audience) and types this page does not show
@@ -140,6 +155,19 @@ export class Room {
   resync() {
     if (this.status === "ended" || !this.socket || !this.socket.connected) return;
     this.join();
+  }
+
+  /** Send an event and resolve with its ack (``{error}`` when the socket is down or no answer comes). */
+  emit(type, payload, timeoutMs = JOIN_TIMEOUT_MS) {
+    return new Promise((resolve) => {
+      if (!this.socket || !this.socket.connected) {
+        resolve({ error: { status: 0, detail: "offline" } });
+        return;
+      }
+      this.socket.timeout(timeoutMs).emit(type, payload, (err, ack) => {
+        resolve(err ? { error: { status: 0, detail: "timeout" } } : (ack || {}));
+      });
+    });
   }
 
   setStatus(status) {

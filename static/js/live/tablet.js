@@ -1,4 +1,5 @@
 // The delegate's tablet: follows the meeting (state, current item, timer, sessions) through room.js.
+import { Follow, documentListRefresher } from "./follow.js";
 import { Room } from "./room.js";
 import {
   ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, fetchTicket, itemTimer,
@@ -18,18 +19,7 @@ const sessions = document.getElementById("live-sessions");
 const documents = document.querySelector("[data-testid=live-documents]");
 let state = null;
 
-// The document list is drawn by the server (audience rules, signature badges); redraw it when it changed.
-let listRefresh = null;
-function refreshDocuments() {
-  clearTimeout(listRefresh);
-  listRefresh = setTimeout(async () => {
-    const resp = await fetch(documents.dataset.listUrl, { credentials: "same-origin" }).catch(() => null);
-    if (!resp || !resp.ok) return;
-    const box = document.createElement("div");
-    box.innerHTML = await resp.text();
-    documents.querySelector("#document-list").replaceWith(box.firstElementChild);
-  }, 200);
-}
+const refreshDocuments = documentListRefresher(documents);
 
 function tick() {
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
@@ -45,8 +35,10 @@ function render(next, info) {
   const moved = drawAgenda(agenda, state, t);
   reveal(moved, { instant: Boolean(info && info.initial) });
   drawSessions(sessions, state, t);
+  if (follow) follow.update(state.view);
   tick();
 }
+let follow = null;
 
 const room = new Room({
   clock,
@@ -62,5 +54,7 @@ const room = new Room({
   onStatus: connectionIndicator(document.querySelector("[data-testid=connection]"), t.status),
   onEnded: showEnded,
 });
+follow = new Follow({ room, meetingId: data.meetingId, list: documents });
+follow.update(room.state.view);
 room.start();
 setInterval(tick, 1000);
