@@ -73,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
 
     from meetings.agenda.api import bp as agenda_api
+    from meetings.attendance.api import bp as attendance_api
     from meetings.auth.api import bp as auth_api
     from meetings.auth.api import users_bp as users_api
     from meetings.bodies.api import bp as bodies_api
@@ -80,7 +81,9 @@ def create_app(config: dict | None = None) -> Flask:
     from meetings.documents.api import bp as documents_api
     from meetings.meeting.api import bp as meetings_api
     from meetings.signing.api import bp as signing_api
-    for api_bp in (auth_api, users_api, bodies_api, meetings_api, agenda_api, documents_api, signing_api):
+    from meetings.speakers.api import bp as speakers_api
+    for api_bp in (auth_api, users_api, bodies_api, meetings_api, agenda_api, documents_api, signing_api,
+                   attendance_api, speakers_api):
         csrf.exempt(api_bp)  # the API checks CSRF itself, and only for cookie-authenticated writes
         app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(docs_bp)

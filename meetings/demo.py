@@ -84,6 +84,7 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
     create_session(meeting.id, SessionCreate(title="Phiên buổi chiều", starts_at=starts + timedelta(hours=5, minutes=30),
                                              ends_at=starts + timedelta(hours=9)), actor=secretary)
     _add_documents(meeting, secretary)
+    kiosk_token = _add_cards_and_kiosk(body, users)
     transition_meeting(meeting.id, "submit", actor=secretary)
     transition_meeting(meeting.id, "approve", comment="Đồng ý.", actor=approver)
     transition_meeting(meeting.id, "publish", actor=secretary)
@@ -95,6 +96,8 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
     update_meeting(draft.id, MeetingPatch(description="Dự thảo – đang chuẩn bị."), actor=secretary)
     commit()
     echo(f"Demo loaded: body “{BODY_NAME}”, a published meeting (id {meeting.id}) and a draft (id {draft.id}).")
+    echo(f"Door card reader token (shown once): {kiosk_token}; staff cards 04A1B2C301 … 04A1B2C305 "
+         "belong to chutoa, daibieu1 … daibieu4.")
     _print_logins(echo)
 
 
@@ -118,6 +121,19 @@ DOCUMENTS = [
       ["Điều 5. Giải pháp điều hành dự toán ngân sách."],
       ["Điều 6. Tổ chức thực hiện.", "Ủy ban nhân dân tỉnh tổ chức thực hiện Nghị quyết này."]]),
 ]
+
+
+CARD_HOLDERS = ("chutoa", "daibieu1", "daibieu2", "daibieu3", "daibieu4")
+
+
+def _add_cards_and_kiosk(body, users: dict[str, User]) -> str:
+    """Electronic staff cards for the chair and the delegates, and a card reader at the hall's door."""
+    from meetings.attendance.operations import create_kiosk, register_card
+
+    for n, username in enumerate(CARD_HOLDERS, 1):
+        register_card(users[username].id, f"04A1B2C3{n:02d}", "Thẻ công chức điện tử", actor=users["admin"])
+    token, _kiosk = create_kiosk(body.id, "Cửa hội trường tầng 3", actor=users["admin"])
+    return token
 
 
 def _add_documents(meeting, secretary: User) -> None:

@@ -1,4 +1,5 @@
 """Imports every model so the metadata is complete (for migrations and relationship resolution)."""
+from meetings.attendance.models import Attendance, Card, Kiosk, Proxy, RollCall  # noqa: F401
 from meetings.agenda.models import AgendaItem  # noqa: F401
 from meetings.auth.models import ApiToken, LoginAttempt, User  # noqa: F401
 from meetings.bodies.models import Body, BodyMember  # noqa: F401
@@ -7,3 +8,4 @@ from meetings.core.events import MeetingEvent  # noqa: F401
 from meetings.documents.models import Document, DocumentRead, DocumentVersion  # noqa: F401
 from meetings.meeting.models import (DisplayToken, Meeting, MeetingSession, MeetingTransition,  # noqa: F401
                                      Participant)
+from meetings.speakers.models import SpeakerRequest  # noqa: F401

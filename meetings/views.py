@@ -5,6 +5,7 @@ from flask_wtf.csrf import CSRFError
 
 
 def register_views(app: Flask) -> None:
+    from meetings.attendance.views import bp as attendance_pages
     from meetings.auth.views import bp as auth_pages
     from meetings.documents.views import bp as document_pages
     from meetings.meeting.views import bp as meeting_pages
@@ -15,6 +16,7 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(meeting_pages)
     app.register_blueprint(live_pages)
     app.register_blueprint(document_pages)
+    app.register_blueprint(attendance_pages)
     install_template_helpers(app)
 
     @app.errorhandler(CSRFError)

@@ -25,6 +25,15 @@ class Body(Base):
     quorum_rule: Mapped[str] = mapped_column(sa.String(20), default="more_than_half")
     quorum_fixed: Mapped[int | None]
     default_vote_rule: Mapped[str] = mapped_column(sa.String(20), default="majority_all")
+    # Attendance rules: a check-in this long after the session opened is "late"; how many proxies one member
+    # may hold; whether a proxy held by a present member counts its giver toward the quorum.
+    late_after_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    max_proxies_held: Mapped[int] = mapped_column(default=1, server_default="1")
+    proxies_count_for_quorum: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Speaking-time limits of the speakers' queue, per kind of request (seconds).
+    speech_limit_seconds: Mapped[int] = mapped_column(default=300, server_default="300")
+    question_limit_seconds: Mapped[int] = mapped_column(default=180, server_default="180")
+    point_of_order_limit_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     members: Mapped[list[BodyMember]] = relationship(back_populates="body", cascade="all, delete-orphan")

@@ -98,6 +98,9 @@ def transition_meeting(meeting_id: int, action: str, *, comment: str = "", actor
     record_audit(f"meeting.{action}", actor_id=actor.id, meeting_id=meeting.id,
                  data={"from": before, "to": meeting.state, "comment": comment.strip()})
     emit_event(meeting.id, "meeting.state", meeting_state_payload(meeting))
+    if action == "adjourn":
+        from meetings.speakers.operations import end_floor
+        end_floor(meeting, actor=actor)  # the speech under way ends with the meeting; the queue is withdrawn
     return meeting
 
 

@@ -23,13 +23,17 @@ def audience_allows(audience: dict | None, user_id: int, roles: frozenset[str]) 
 def snapshot(meeting: Meeting, user_id: int, roles: frozenset[str]) -> dict[str, Any]:
     """The meeting as this viewer may see it (``user_id`` 0 and roles {"display"} for a hall display)."""
     from meetings.agenda.operations import agenda_payload
+    from meetings.attendance.operations import snapshot_part
     from meetings.documents.operations import current_view, documents_payload
     from meetings.meeting.operations import meeting_state_payload, session_payload
+    from meetings.speakers.operations import speakers_payload
 
     return {"meeting": meeting_state_payload(meeting), "agenda": agenda_payload(meeting),
             "sessions": [session_payload(s) for s in meeting.sessions],
             "documents": documents_payload(meeting, user_id, roles),
-            "view": current_view(meeting, user_id, roles)}
+            "view": current_view(meeting, user_id, roles),
+            "speakers": speakers_payload(meeting),
+            **snapshot_part(meeting, user_id)}
 
 
 def catch_up(meeting: Meeting, after: int, user_id: int, roles: frozenset[str]) -> dict[str, Any]:

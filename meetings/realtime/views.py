@@ -88,7 +88,7 @@ def tablet(meeting_id: int):
     actor = page_actor()
     return _no_store(render_template(
         "live/tablet.html", state_labels=state_labels(), viewer_i18n=viewer_labels(),
-        live=page_data(meeting, (actor.id, roles), token=issue_ticket(actor)),
+        live=page_data(meeting, (actor.id, roles), token=issue_ticket(actor), userId=actor.id),
         **list_context(meeting, roles, manage=False)))
 
 

@@ -18,6 +18,8 @@ from pydantic import BaseModel
 
 from meetings.agenda.models import AgendaItem
 from meetings.agenda.schemas import AgendaItemCreate, AgendaItemPatch, AgendaOrderIn, CurrentItemIn
+from meetings.attendance.operations import give_proxy
+from meetings.attendance.schemas import CheckIn, CheckOut, Mark, ProxyIn
 from meetings.auth.schemas import LoginIn, UserCreate, UserPatch
 from meetings.bodies.models import BodyMember
 from meetings.bodies.schemas import BodyCreate, BodyMemberIn, BodyPatch
@@ -27,6 +29,8 @@ from meetings.meeting.models import Participant
 from meetings.meeting.api import DisplayIn
 from meetings.meeting.operations import create_display, create_session
 from meetings.meeting.schemas import MeetingCreate, MeetingPatch, ParticipantIn, SessionCreate, TransitionIn
+from meetings.speakers.operations import request_floor
+from meetings.speakers.schemas import SpeakerOrderIn, SpeakerRequestIn
 from tests.fixtures.factories import row_counts
 from tests.signing.pdfgen import sample_pdf
 
@@ -38,7 +42,8 @@ class Call:
     name: str
     method: str
     path: str  # placeholders: {m} meeting, {item} agenda item, {pid} participant, {sid} session, {user}, {body},
-    #            {member} body membership, {disp} hall display
+    #            {member} body membership, {disp} hall display, {proxy} proxy, {rid} speaker request,
+    #            {voter} a voting member (the chair)
     actor: str | None  # the world member who may do this (None: no authentication)
     schema: type[BaseModel] | None = None
     body: dict[str, Any] | None = None  # a valid body, with {placeholders} in string values resolved per scene
@@ -88,6 +93,20 @@ WRITES = [
          {"item_id": "{item}"}),
     Call("create display", "POST", "/api/v1/meetings/{m}/displays", "secretary", DisplayIn,
          {"label": "Màn hình hội trường"}),
+    # The session is planned, not open: valid check-ins are refused by the rules (409), bad ones by the schema.
+    Call("check in", "POST", "/api/v1/meetings/{m}/attendance/check-in", "delegate", CheckIn,
+         {"session_id": "{sid}", "method": "qr", "code": "123456"}, ok=(409,)),
+    Call("check out", "POST", "/api/v1/meetings/{m}/attendance/check-out", "delegate", CheckOut,
+         {"session_id": "{sid}", "method": "tablet"}, ok=(409,)),
+    Call("mark attendance", "POST", "/api/v1/meetings/{m}/attendance/mark", "secretary", Mark,
+         {"session_id": "{sid}", "user_id": "{voter}", "status": "absent", "absence": "excused",
+          "reason": "Đi công tác"}, ok=(409,)),
+    Call("give proxy", "POST", "/api/v1/meetings/{m}/proxies", "delegate", ProxyIn,
+         {"session_id": "{sid}", "holder_user_id": "{voter}"}, ok=(409,)),  # the chair already holds one
+    Call("request the floor", "POST", "/api/v1/meetings/{m}/speakers", "delegate2", SpeakerRequestIn,
+         {"kind": "question", "agenda_item_id": "{item}"}, ok=(201,)),
+    Call("reorder speakers", "PUT", "/api/v1/meetings/{m}/speakers/order", "chair", SpeakerOrderIn,
+         {"request_ids": ["{rid}"]}),
 ]
 
 NO_BODY = [
@@ -111,6 +130,19 @@ NO_BODY = [
     Call("upload document", "POST", "/api/v1/meetings/{m}/documents", "secretary", multipart=True,
          extra={"upload": (sample_pdf(1), "tai-lieu.pdf")}),
     Call("revoke display", "DELETE", "/api/v1/meetings/{m}/displays/{disp}", "secretary"),
+    Call("attendance", "GET", "/api/v1/meetings/{m}/attendance", "delegate"),
+    Call("attendance export", "GET", "/api/v1/meetings/{m}/attendance/export", "secretary"),
+    Call("room code", "GET", "/api/v1/meetings/{m}/attendance/qr", "chair", ok=(409,)),
+    Call("open roll call", "POST", "/api/v1/meetings/{m}/sessions/{sid}/roll-calls/start/open", "chair", ok=(409,)),
+    Call("close roll call", "POST", "/api/v1/meetings/{m}/sessions/{sid}/roll-calls/start/close", "chair",
+         ok=(409,)),
+    Call("list proxies", "GET", "/api/v1/meetings/{m}/proxies", "delegate"),
+    Call("withdraw proxy", "DELETE", "/api/v1/meetings/{m}/proxies/{proxy}", "delegate2"),
+    Call("speakers", "GET", "/api/v1/meetings/{m}/speakers", "delegate"),
+    Call("withdraw my requests", "DELETE", "/api/v1/meetings/{m}/speakers", "delegate"),
+    Call("withdraw a request", "DELETE", "/api/v1/meetings/{m}/speakers/{rid}", "delegate"),
+    Call("give the floor", "POST", "/api/v1/meetings/{m}/speakers/{rid}/grant", "chair"),
+    Call("end a speech", "POST", "/api/v1/meetings/{m}/speakers/{rid}/finish", "chair", ok=(409,)),
 ]
 CALLS = {c.name: c for c in WRITES + NO_BODY}
 
@@ -127,7 +159,9 @@ class Scene:
                                                                    BodyMember.user_id == world.approver.id))
         self.ids = {"m": self.meeting.id, "item": items[0], "item2": items[1], "pid": self.pid(self.meeting.id),
                     "sid": self.meeting.sessions[0].id, "user": world.outsider.id, "body": world.body.id,
-                    "member": member.scalar_one(), "disp": self.display(self.meeting.id)}
+                    "member": member.scalar_one(), "disp": self.display(self.meeting.id),
+                    "proxy": self.proxy(self.meeting), "rid": self.speaker_request(self.meeting.id),
+                    "voter": world.chair.id}
         self.headers = {}
 
     def running_meeting(self, items: int):
@@ -151,7 +185,20 @@ class Scene:
     def sibling_ids(self):
         items = self.item_ids(self.sibling.id)
         return {"m": self.sibling.id, "item": items[0], "item2": items[0], "pid": self.pid(self.sibling.id),
-                "sid": self.sibling.sessions[0].id, "disp": self.display(self.sibling.id)}
+                "sid": self.sibling.sessions[0].id, "disp": self.display(self.sibling.id),
+                "proxy": self.proxy(self.sibling), "rid": self.speaker_request(self.sibling.id)}
+
+    def proxy(self, meeting) -> int:
+        """delegate2 gives their vote to the chair for the first session."""
+        proxy = give_proxy(meeting.id, meeting.sessions[0].id, self.world.chair.id, actor=self.world.delegate2)
+        commit()
+        return proxy.id
+
+    def speaker_request(self, meeting_id: int) -> int:
+        """delegate waits for the floor."""
+        request, _created = request_floor(meeting_id, "speech", actor=self.world.delegate)
+        commit()
+        return request.id
 
     def display(self, meeting_id: int) -> int:
         _token, display = create_display(meeting_id, "Máy chiếu", actor=self.world.secretary)
@@ -256,6 +303,8 @@ def max_length(schema: type[BaseModel], name: str) -> int | None:
 def wrong_values(name: str, value: Any, call: Call) -> list[Any]:
     if name == "vote_weight":
         return [True, [1], {"v": 1}, "abc", "", "1e99999", "NaN", "Infinity"]
+    if name == "request_ids":  # a list of ids: [1] may well be the valid order itself
+        return ["x", 1, {"id": 1}, [True], ["1"], [0], [2**31], [1.5], [[1]]]
     if name in call.datetimes:
         return [1733000000, True, "tomorrow", "2026-13-01T08:00:00+07:00", "01/12/2026 08:00", ["2026-12-01"]]
     if isinstance(value, bool):
@@ -470,8 +519,10 @@ def test_every_meeting_endpoint_of_the_app_is_in_the_catalogue(app):
     from tests.api.test_openapi import api_routes
     catalogued = {(c.method, c.path.split("?")[0]) for c in all_calls() + WRITES[:1]}
     normalise = {"meeting_id": "m", "item_id": "item", "participant_id": "pid", "session_id": "sid",
-                 "user_id": "user", "body_id": "body", "member_id": "member", "display_id": "disp"}
+                 "user_id": "user", "body_id": "body", "member_id": "member", "display_id": "disp",
+                 "proxy_id": "proxy", "request_id": "rid", "kind": "start"}
     missing = []
+    catalogued |= {(m, p.replace("/start/", "/{start}/")) for m, p in catalogued}  # {kind} is start or end
     for path, method in api_routes(app):
         if "{meeting_id}" not in path and path not in ("/api/v1/users/{user_id}", "/api/v1/bodies/{body_id}"):
             continue

@@ -2,8 +2,10 @@
 // what the page shows comes back through the socket (room.js), so two consoles (or a console and the meeting
 // page) always agree. A request whose event has not arrived shortly after triggers a resync.
 import { api, showMessage, whileBusy } from "../http.js";
+import { consoleAttendance } from "./attendance.js";
 import { Follow, documentListRefresher } from "./follow.js";
 import { Room } from "./room.js";
+import { mountSpeakers } from "./speakers.js";
 import {
   ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, el, fetchTicket, fmt,
   flatItems, itemTimer, pageData, reveal, showEnded,
@@ -94,6 +96,7 @@ nextButton.addEventListener("click", () => {
 
 function tick() {
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
+  if (speakers) speakers.tick();
 }
 
 function render(next, info) {
@@ -112,11 +115,16 @@ function render(next, info) {
   drawSessions(sessions, state, t, { controls: sessionControls });
   nextButton.disabled = !running || nextItem() === null;
   if (follow) follow.update(state.view);
+  attendance.draw(state);
+  if (speakers) speakers.draw(state);
   tick();
 }
 const documents = document.querySelector("[data-testid=live-documents]");
 const refreshDocuments = documentListRefresher(documents);
+const attendance = consoleAttendance(document.querySelector("[data-testid=console-attendance]"), base,
+                                     { onError: (text) => showMessage(messages, text, "error") });
 let follow = null;
+let speakers = null;
 
 const room = new Room({
   clock,
@@ -133,6 +141,7 @@ const room = new Room({
   onEnded: showEnded,
 });
 follow = new Follow({ room, meetingId: data.meetingId, list: documents });
+speakers = mountSpeakers(document.querySelector("[data-testid=speakers]"), { clock, room });
 follow.update(room.state.view);
 room.start();
 setInterval(tick, 1000);

@@ -1,6 +1,8 @@
 // The hall display (projector): no login, the display token is the socket's key. Left open for days, it
 // reconnects by itself (room.js) and keeps trying, slowly, even after a refusal.
+import { displayAttendance } from "./attendance.js";
 import { Room } from "./room.js";
+import { mountSpeakers } from "./speakers.js";
 import {
   ServerClock, clock as hhmm, connectionIndicator, drawBanner, drawNow, drawTimer, itemTimer, pageData,
 } from "./ui.js";
@@ -16,10 +18,14 @@ const timer = document.querySelector("[data-testid=item-timer]");
 const clockFace = document.querySelector("[data-testid=display-clock]");
 const refused = document.querySelector("[data-testid=display-refused]");
 let state = null;
+let speakers = null;
+const attendance = displayAttendance(document.querySelector("[data-testid=display-rollcall]"),
+                                     `/api/v1/meetings/${data.meetingId}`, data.token);
 
 function tick() {
   clockFace.textContent = hhmm(clock.now());
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
+  if (speakers) speakers.tick();
 }
 
 function render(next) {
@@ -29,6 +35,8 @@ function render(next) {
   root.dataset.lastSeq = String(room.lastSeq);
   drawBanner(banner, state, t);
   drawNow(now, state, t);
+  attendance.draw(state);
+  if (speakers) speakers.draw(state);
   tick();
 }
 
@@ -50,5 +58,6 @@ const room = new Room({
     if (status === "connected") refused.hidden = true;
   },
 });
+speakers = mountSpeakers(document.querySelector("[data-testid=speakers]"), { clock, room });
 room.start();
 setInterval(tick, 1000);

@@ -27,6 +27,10 @@ export function fromSnapshot(snapshot) {
   state.sessions = state.sessions || [];
   state.documents = state.documents || [];
   state.view = state.view || { document_id: null, page: null };
+  state.attendance = state.attendance || null;  // {session_id, roll_calls, counts, mine} of the open session
+  state.quorum = state.quorum || null;          // {session_id, present, required, members, has_quorum}
+  state.my_attendance = state.my_attendance || null;  // the viewer's own check-in and proxies
+  state.speakers = state.speakers || { current: null, queue: [] };
   return state;
 }
 
@@ -69,6 +73,24 @@ export function applyEvent(state, type, p) {
       state.view = view;
       break;
     }
+    case "attendance.updated": {
+      const { meeting_id: _m, seq: _s, at: _a, type: _t, ...attendance } = p;
+      state.attendance = attendance;
+      break;
+    }
+    case "quorum.updated": {
+      const { meeting_id: _m, seq: _s, at: _a, type: _t, ...quorum } = p;
+      state.quorum = quorum;
+      break;
+    }
+    case "attendance.mine": {
+      const { meeting_id: _m, seq: _s, at: _a, type: _t, user_id: _u, ...mine } = p;
+      state.my_attendance = mine;
+      break;
+    }
+    case "speakers.updated":
+      state.speakers = { current: p.current ?? null, queue: p.queue || [] };
+      break;
     case "document.published":
     case "document.updated": {
       const { meeting_id: _m, seq: _s, at: _a, type: _t, ...doc } = p;

@@ -1,6 +1,8 @@
 // The delegate's tablet: follows the meeting (state, current item, timer, sessions) through room.js.
+import { tabletAttendance } from "./attendance.js";
 import { Follow, documentListRefresher } from "./follow.js";
 import { Room } from "./room.js";
+import { mountSpeakers } from "./speakers.js";
 import {
   ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, fetchTicket, itemTimer,
   pageData, reveal, showEnded,
@@ -20,9 +22,12 @@ const documents = document.querySelector("[data-testid=live-documents]");
 let state = null;
 
 const refreshDocuments = documentListRefresher(documents);
+const attendance = tabletAttendance(document.querySelector("[data-testid=attendance]"),
+                                    `/api/v1/meetings/${data.meetingId}`, { userId: data.userId });
 
 function tick() {
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
+  if (speakers) speakers.tick();
 }
 
 function render(next, info) {
@@ -36,9 +41,12 @@ function render(next, info) {
   reveal(moved, { instant: Boolean(info && info.initial) });
   drawSessions(sessions, state, t);
   if (follow) follow.update(state.view);
+  attendance.draw(state);
+  if (speakers) speakers.draw(state);
   tick();
 }
 let follow = null;
+let speakers = null;
 
 const room = new Room({
   clock,
@@ -55,6 +63,7 @@ const room = new Room({
   onEnded: showEnded,
 });
 follow = new Follow({ room, meetingId: data.meetingId, list: documents });
+speakers = mountSpeakers(document.querySelector("[data-testid=speakers]"), { clock, room });
 follow.update(room.state.view);
 room.start();
 setInterval(tick, 1000);

@@ -1,0 +1,1 @@
+"""Attendance per session (roll calls at the start and the end), proxies, card kiosks and live quorum."""

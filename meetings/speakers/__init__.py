@@ -1,0 +1,1 @@
+"""The speakers' queue (đăng ký phát biểu)."""
