@@ -9,3 +9,4 @@ from meetings.documents.models import Document, DocumentRead, DocumentVersion  #
 from meetings.meeting.models import (DisplayToken, Meeting, MeetingSession, MeetingTransition,  # noqa: F401
                                      Participant)
 from meetings.speakers.models import SpeakerRequest  # noqa: F401
+from meetings.voting.models import Ballot, Poll, PollRight, SecretChoice, SecretVoter  # noqa: F401

@@ -34,6 +34,8 @@ class Body(Base):
     speech_limit_seconds: Mapped[int] = mapped_column(default=300, server_default="300")
     question_limit_seconds: Mapped[int] = mapped_column(default=180, server_default="180")
     point_of_order_limit_seconds: Mapped[int] = mapped_column(default=60, server_default="60")
+    # Votes: whether a poll may be opened without quorum (False: refused; True: opened with a warning).
+    polls_without_quorum: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     members: Mapped[list[BodyMember]] = relationship(back_populates="body", cascade="all, delete-orphan")

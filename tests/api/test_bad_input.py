@@ -31,6 +31,8 @@ from meetings.meeting.operations import create_display, create_session
 from meetings.meeting.schemas import MeetingCreate, MeetingPatch, ParticipantIn, SessionCreate, TransitionIn
 from meetings.speakers.operations import request_floor
 from meetings.speakers.schemas import SpeakerOrderIn, SpeakerRequestIn
+from meetings.voting.operations import create_poll, open_poll
+from meetings.voting.schemas import BallotIn, PollIn
 from tests.fixtures.factories import row_counts
 from tests.signing.pdfgen import sample_pdf
 
@@ -43,7 +45,7 @@ class Call:
     method: str
     path: str  # placeholders: {m} meeting, {item} agenda item, {pid} participant, {sid} session, {user}, {body},
     #            {member} body membership, {disp} hall display, {proxy} proxy, {rid} speaker request,
-    #            {voter} a voting member (the chair)
+    #            {voter} a voting member (the chair), {poll} an open named poll
     actor: str | None  # the world member who may do this (None: no authentication)
     schema: type[BaseModel] | None = None
     body: dict[str, Any] | None = None  # a valid body, with {placeholders} in string values resolved per scene
@@ -107,6 +109,11 @@ WRITES = [
          {"kind": "question", "agenda_item_id": "{item}"}, ok=(201,)),
     Call("reorder speakers", "PUT", "/api/v1/meetings/{m}/speakers/order", "chair", SpeakerOrderIn,
          {"request_ids": ["{rid}"]}),
+    Call("create poll", "POST", "/api/v1/meetings/{m}/polls", "secretary", PollIn,
+         {"title": "Biểu quyết thông qua", "secret": True, "agenda_item_id": "{item}", "rule": "two_thirds_all",
+          "duration_seconds": 120, "allow_change": False}),
+    Call("cast ballot", "POST", "/api/v1/meetings/{m}/polls/{poll}/ballots", "delegate", BallotIn,
+         {"choice": "yes", "idempotency_key": "catalogue-ballot-key-0001"}),
 ]
 
 NO_BODY = [
@@ -143,6 +150,13 @@ NO_BODY = [
     Call("withdraw a request", "DELETE", "/api/v1/meetings/{m}/speakers/{rid}", "delegate"),
     Call("give the floor", "POST", "/api/v1/meetings/{m}/speakers/{rid}/grant", "chair"),
     Call("end a speech", "POST", "/api/v1/meetings/{m}/speakers/{rid}/finish", "chair", ok=(409,)),
+    Call("list polls", "GET", "/api/v1/meetings/{m}/polls", "delegate"),
+    Call("get poll", "GET", "/api/v1/meetings/{m}/polls/{poll}", "delegate"),
+    Call("open poll", "POST", "/api/v1/meetings/{m}/polls/{poll}/open", "chair", ok=(409,)),
+    Call("close poll", "POST", "/api/v1/meetings/{m}/polls/{poll}/close", "chair"),
+    Call("poll result", "GET", "/api/v1/meetings/{m}/polls/{poll}/result", "delegate", ok=(409,)),
+    Call("poll receipts", "GET", "/api/v1/meetings/{m}/polls/{poll}/receipts", "delegate", ok=(409,)),
+    Call("poll receipt", "GET", "/api/v1/meetings/{m}/polls/{poll}/receipts/abc123", "delegate", ok=(409,)),
 ]
 CALLS = {c.name: c for c in WRITES + NO_BODY}
 
@@ -161,7 +175,7 @@ class Scene:
                     "sid": self.meeting.sessions[0].id, "user": world.outsider.id, "body": world.body.id,
                     "member": member.scalar_one(), "disp": self.display(self.meeting.id),
                     "proxy": self.proxy(self.meeting), "rid": self.speaker_request(self.meeting.id),
-                    "voter": world.chair.id}
+                    "voter": world.chair.id, "poll": self.poll(self.meeting.id)}
         self.headers = {}
 
     def running_meeting(self, items: int):
@@ -186,7 +200,17 @@ class Scene:
         items = self.item_ids(self.sibling.id)
         return {"m": self.sibling.id, "item": items[0], "item2": items[0], "pid": self.pid(self.sibling.id),
                 "sid": self.sibling.sessions[0].id, "disp": self.display(self.sibling.id),
-                "proxy": self.proxy(self.sibling), "rid": self.speaker_request(self.sibling.id)}
+                "proxy": self.proxy(self.sibling), "rid": self.speaker_request(self.sibling.id),
+                "poll": self.poll(self.sibling.id)}
+
+    def poll(self, meeting_id: int) -> int:
+        """An open named poll (no roll call taken: every voting member may vote)."""
+        poll = create_poll(meeting_id, title="Biểu quyết", secret=False, rule="simple", options=None, max_choices=1,
+                           agenda_item_id=None, duration_seconds=None, allow_change=False, actor=self.world.secretary)
+        commit()
+        open_poll(meeting_id, poll.id, actor=self.world.chair)
+        commit()
+        return poll.id
 
     def proxy(self, meeting) -> int:
         """delegate2 gives their vote to the chair for the first session."""
@@ -405,8 +429,10 @@ def test_longest_accepted_strings_are_stored_whole(scene, name):
         if limit and key not in ("locale",):
             if key == "email":
                 longest[key] = "a" * (limit - 8) + "@mail.vn"
-            elif key == "action":
+            elif key in ("action", "choice"):  # a value from a fixed set, not free text
                 continue
+            elif key == "idempotency_key":  # ASCII by its pattern
+                longest[key] = "k" * limit
             else:
                 longest[key] = ("Đ" if key != "username" else "u") * limit
     assert longest
@@ -432,7 +458,7 @@ def test_unknown_and_out_of_range_ids_are_404(scene):
 
 
 def check_unknown_ids(scene, call: Call, problems: Problems) -> None:
-    placeholders = [p for p in ("m", "item", "pid", "sid", "user", "body", "member", "disp")
+    placeholders = [p for p in ("m", "item", "pid", "sid", "user", "body", "member", "disp", "proxy", "rid", "poll")
                     if "{" + p + "}" in call.path]
     valid = scene.resolve(call.body) if call.body else None
     scene.auth(call.actor)
@@ -457,7 +483,7 @@ def test_ids_of_another_meeting_are_404(scene):
     for call in all_calls():
         valid = scene.resolve(call.body) if call.body else None
         scene.auth(call.actor)
-        for key in ("item", "pid", "sid"):
+        for key in ("item", "pid", "sid", "proxy", "rid", "poll"):
             if "{" + key + "}" in call.path:
                 before = row_counts()
                 url = scene.url(call, {key: sibling_ids[key]})
@@ -520,9 +546,9 @@ def test_every_meeting_endpoint_of_the_app_is_in_the_catalogue(app):
     catalogued = {(c.method, c.path.split("?")[0]) for c in all_calls() + WRITES[:1]}
     normalise = {"meeting_id": "m", "item_id": "item", "participant_id": "pid", "session_id": "sid",
                  "user_id": "user", "body_id": "body", "member_id": "member", "display_id": "disp",
-                 "proxy_id": "proxy", "request_id": "rid", "kind": "start"}
+                 "proxy_id": "proxy", "request_id": "rid", "kind": "start", "poll_id": "poll"}
     missing = []
-    catalogued |= {(m, p.replace("/start/", "/{start}/")) for m, p in catalogued}  # {kind} is start or end
+    catalogued |= {(m, p.replace("/start/", "/{start}/").replace("/abc123", "/{receipt}")) for m, p in catalogued}
     for path, method in api_routes(app):
         if "{meeting_id}" not in path and path not in ("/api/v1/users/{user_id}", "/api/v1/bodies/{body_id}"):
             continue
