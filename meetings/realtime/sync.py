@@ -27,12 +27,14 @@ def snapshot(meeting: Meeting, user_id: int, roles: frozenset[str]) -> dict[str,
     from meetings.documents.operations import current_view, documents_payload
     from meetings.meeting.operations import meeting_state_payload, session_payload
     from meetings.speakers.operations import speakers_payload
+    from meetings.voting.operations import polls_payload
 
     return {"meeting": meeting_state_payload(meeting), "agenda": agenda_payload(meeting),
             "sessions": [session_payload(s) for s in meeting.sessions],
             "documents": documents_payload(meeting, user_id, roles),
             "view": current_view(meeting, user_id, roles),
             "speakers": speakers_payload(meeting),
+            "polls": polls_payload(meeting, user_id),
             **snapshot_part(meeting, user_id)}
 
 

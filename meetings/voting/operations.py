@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
@@ -153,7 +154,7 @@ def open_poll(meeting_id: int, poll_id: int, *, actor: User) -> tuple[Poll, list
     record_audit("poll.open", actor_id=actor.id, meeting_id=meeting.id,
                  data={"poll_id": poll.id, "eligible": [[r.for_participant_id, r.caster_participant_id, str(r.weight)]
                                                         for r in rights], "warnings": warnings})
-    emit_event(meeting.id, "poll.opened", poll_payload(poll))
+    emit_event(meeting.id, "poll.opened", {**poll_payload(poll), "rights": rights_payload(poll)})
     return poll, warnings
 
 
@@ -415,6 +416,36 @@ def poll_payload(poll: Poll) -> dict[str, Any]:
             "agenda_item_id": poll.agenda_item_id, "allow_change": poll.allow_change,
             "opened_at": to_local_iso(poll.opened_at), "closes_at": to_local_iso(poll.closes_at),
             "closed_at": to_local_iso(poll.closed_at), "eligible": poll.eligible_count}
+
+
+def rights_payload(poll: Poll) -> list[dict[str, Any]]:
+    """Who casts which ballot in an open poll (public: who may vote is no secret), so a tablet knows its own."""
+    caster = sa.orm.aliased(Participant)
+    owner = sa.orm.aliased(Participant)
+    rows = db.session.execute(
+        sa.select(owner.user_id, User.full_name, caster.user_id)
+        .select_from(PollRight)
+        .join(owner, owner.id == PollRight.for_participant_id)
+        .join(caster, caster.id == PollRight.caster_participant_id)
+        .join(User, User.id == owner.user_id)
+        .where(PollRight.poll_id == poll.id).order_by(owner.user_id)).all()
+    return [{"for_user_id": o, "full_name": name, "caster_user_id": c} for o, name, c in rows]
+
+
+def polls_payload(meeting: Meeting, user_id: int) -> list[dict[str, Any]]:
+    """For a tablet's snapshot: the open poll (with the viewer's ballots) and the closed ones with results."""
+    out = []
+    for poll in db.session.execute(sa.select(Poll).where(Poll.meeting_id == meeting.id, Poll.state != "draft")
+                                   .order_by(Poll.id)).scalars():
+        item = poll_payload(poll)
+        if poll.state == "open":
+            item.update(rights=rights_payload(poll), progress={"cast": cast_count(poll), "eligible": poll.eligible_count,
+                        **({"counts": tally(poll)["counts"]} if not poll.secret else {})},
+                        my_ballots=my_rights(poll, user_id) if user_id else [])
+        else:
+            item["result"] = poll.result
+        out.append(item)
+    return out
 
 
 def cast_count(poll: Poll) -> int:

@@ -157,7 +157,8 @@ def test_no_vote_without_quorum_unless_the_body_allows_it(votes, world):
     votes.check_in(world.delegate)  # 1 of 3 voting members
     pid = votes.create().json["poll_id"]
     refused = votes.open(pid)
-    assert refused.status_code == 409 and "quorum" in refused.json["detail"].lower()
+    assert refused.status_code == 409 and "(1/2)" in refused.json["detail"]  # counted / required, in words
+    assert db.session.get(Poll, pid).state == "draft"
     votes.meeting.body.polls_without_quorum = True
     db.session.commit()
     opened = votes.open(pid)

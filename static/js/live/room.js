@@ -31,6 +31,7 @@ export function fromSnapshot(snapshot) {
   state.quorum = state.quorum || null;          // {session_id, present, required, members, has_quorum}
   state.my_attendance = state.my_attendance || null;  // the viewer's own check-in and proxies
   state.speakers = state.speakers || { current: null, queue: [] };
+  state.polls = state.polls || [];  // opened and closed polls (meetings.voting.operations.polls_payload)
   return state;
 }
 
@@ -86,6 +87,19 @@ export function applyEvent(state, type, p) {
     case "attendance.mine": {
       const { meeting_id: _m, seq: _s, at: _a, type: _t, user_id: _u, ...mine } = p;
       state.my_attendance = mine;
+      break;
+    }
+    case "poll.opened":
+    case "poll.closed": {
+      const { meeting_id: _m, seq: _s, at: _a, type: _t, ...poll } = p;
+      const i = state.polls.findIndex((x) => x.poll_id === poll.poll_id);
+      if (i >= 0) state.polls[i] = { ...state.polls[i], ...poll };
+      else state.polls.push(poll);
+      break;
+    }
+    case "poll.tally": {
+      const poll = state.polls.find((x) => x.poll_id === p.poll_id);
+      if (poll) poll.progress = { cast: p.cast, eligible: p.eligible, ...(p.counts ? { counts: p.counts } : {}) };
       break;
     }
     case "speakers.updated":
