@@ -76,6 +76,15 @@ def get_attendance(meeting_id: int, *, actor: User, query: AttendanceQuery):
             "mine": ops.my_attendance(meeting, session, actor.id)}
 
 
+@bp.endpoint("/meetings/<int:meeting_id>/attendance/summary", summary="Per participant across the opened "
+             "sessions: present, late, left early, absent (chair, secretary)", response=dict, errors=(403, 404))
+def attendance_summary_all(meeting_id: int, *, actor: User):
+    meeting, roles = load_meeting(meeting_id, actor)
+    require_role(roles, ops.SEE_ROSTER)
+    items = ops.meeting_summary(meeting)
+    return {"items": items, "total": len(items)}
+
+
 @bp.endpoint("/meetings/<int:meeting_id>/attendance/check-in", "POST", body=CheckIn, auth=False,
              summary="Check in: tablet (own), qr (own, with the hall code), card (kiosk device token), manual "
                      "(secretary, user_id). Repeating it changes nothing and says so.",

@@ -572,3 +572,23 @@ def kiosk_from_header(header: str | None) -> Kiosk:
     if kiosk is None:
         raise NotAuthenticated(_("The device token is invalid or revoked."))
     return kiosk
+
+
+def meeting_summary(meeting: Meeting) -> list[dict[str, Any]]:
+    """Per participant, across the meeting's opened sessions: how many present, late, left early, absent."""
+    sessions = [s for s in sorted(meeting.sessions, key=lambda s: s.position) if s.state != "planned"]
+    people: dict[int, dict[str, Any]] = {}
+    for session in sessions:
+        for row in roster(meeting, session):
+            person = people.setdefault(row["participant_id"], {
+                "participant_id": row["participant_id"], "user_id": row["user_id"], "full_name": row["full_name"],
+                "role": row["role"], "sessions": len(sessions), "present": 0, "late": 0, "left_early": 0,
+                "absent_excused": 0, "absent_unexcused": 0})
+            status = row["status"]
+            if status in ("present", "late", "left_early"):
+                person["present"] += 1
+                person["late"] += int(row["late"])
+                person["left_early"] += int(row["left_early"])
+            elif status in ("absent_excused", "absent_unexcused"):
+                person[status] += 1
+    return sorted(people.values(), key=lambda p: (p["role"] != "chair", p["full_name"]))

@@ -66,7 +66,8 @@ def sheet(meeting_id: int):
     if wanted.isdigit() and len(wanted) < 10:
         session = next((s for s in sessions if s.id == int(wanted)), session)
     context = {"meeting": meeting, "roles": sorted(roles), "sessions": sessions, "session": session,
-               "can_mark": "secretary" in roles and meeting.state in ops.MARK_STATES}
+               "can_mark": "secretary" in roles and meeting.state in ops.MARK_STATES,
+               "summary_all": ops.meeting_summary(meeting)}
     if session is not None:
         context.update(roster=ops.roster(meeting, session), quorum=ops.quorum(meeting, session),
                        summary=ops.attendance_summary(meeting, session))

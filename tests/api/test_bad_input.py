@@ -139,6 +139,7 @@ NO_BODY = [
     Call("revoke display", "DELETE", "/api/v1/meetings/{m}/displays/{disp}", "secretary"),
     Call("attendance", "GET", "/api/v1/meetings/{m}/attendance", "delegate"),
     Call("attendance export", "GET", "/api/v1/meetings/{m}/attendance/export", "secretary"),
+    Call("attendance summary", "GET", "/api/v1/meetings/{m}/attendance/summary", "chair"),
     Call("room code", "GET", "/api/v1/meetings/{m}/attendance/qr", "chair", ok=(409,)),
     Call("open roll call", "POST", "/api/v1/meetings/{m}/sessions/{sid}/roll-calls/start/open", "chair", ok=(409,)),
     Call("close roll call", "POST", "/api/v1/meetings/{m}/sessions/{sid}/roll-calls/start/close", "chair",

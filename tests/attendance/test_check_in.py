@@ -290,3 +290,16 @@ def test_export(live, world, fmt):
         names = [row[1].value for row in sheet.iter_rows(min_row=5)]
         assert "Đại biểu A" in names and sheet["A1"].value == live.meeting.title
     assert live.client.get(f"{live.base}/attendance/export", headers=live.headers(world.delegate)).status_code == 403
+
+
+def test_summary_across_sessions(live, world):
+    live.roll_call("start")
+    live.check_in(world.delegate)
+    live.client.post(f"{live.base}/attendance/mark", headers=live.headers(world.secretary),
+                     json={"session_id": live.session.id, "user_id": world.delegate2.id, "status": "absent",
+                           "absence": "excused", "reason": "Ốm"})
+    resp = live.client.get(f"{live.base}/attendance/summary", headers=live.headers(world.chair))
+    people = {p["user_id"]: p for p in resp.json["items"]}
+    assert people[world.delegate.id]["present"] == 1 and people[world.delegate.id]["sessions"] == 1
+    assert people[world.delegate2.id]["absent_excused"] == 1
+    assert live.client.get(f"{live.base}/attendance/summary", headers=live.headers(world.delegate)).status_code == 403
