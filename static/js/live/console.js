@@ -5,6 +5,7 @@ import { api, showMessage, whileBusy } from "../http.js";
 import { consoleAttendance } from "./attendance.js";
 import { Follow, documentListRefresher } from "./follow.js";
 import { Room } from "./room.js";
+import { mountPolls } from "./polls.js";
 import { mountSpeakers } from "./speakers.js";
 import {
   ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, el, fetchTicket, fmt,
@@ -97,6 +98,7 @@ nextButton.addEventListener("click", () => {
 function tick() {
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
   if (speakers) speakers.tick();
+  if (polls) polls.tick();
 }
 
 function render(next, info) {
@@ -117,6 +119,7 @@ function render(next, info) {
   if (follow) follow.update(state.view);
   attendance.draw(state);
   if (speakers) speakers.draw(state);
+  if (polls) polls.draw(state);
   tick();
 }
 const documents = document.querySelector("[data-testid=live-documents]");
@@ -125,6 +128,7 @@ const attendance = consoleAttendance(document.querySelector("[data-testid=consol
                                      { onError: (text) => showMessage(messages, text, "error") });
 let follow = null;
 let speakers = null;
+let polls = null;
 
 const room = new Room({
   clock,
@@ -142,6 +146,7 @@ const room = new Room({
 });
 follow = new Follow({ room, meetingId: data.meetingId, list: documents });
 speakers = mountSpeakers(document.querySelector("[data-testid=speakers]"), { clock, room });
+polls = mountPolls(document.querySelector("[data-testid=polls]"), { clock, room });
 follow.update(room.state.view);
 room.start();
 setInterval(tick, 1000);

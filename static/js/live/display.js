@@ -2,6 +2,7 @@
 // reconnects by itself (room.js) and keeps trying, slowly, even after a refusal.
 import { displayAttendance } from "./attendance.js";
 import { Room } from "./room.js";
+import { mountPolls } from "./polls.js";
 import { mountSpeakers } from "./speakers.js";
 import {
   ServerClock, clock as hhmm, connectionIndicator, drawBanner, drawNow, drawTimer, itemTimer, pageData,
@@ -19,6 +20,7 @@ const clockFace = document.querySelector("[data-testid=display-clock]");
 const refused = document.querySelector("[data-testid=display-refused]");
 let state = null;
 let speakers = null;
+let polls = null;
 const attendance = displayAttendance(document.querySelector("[data-testid=display-rollcall]"),
                                      `/api/v1/meetings/${data.meetingId}`, data.token);
 
@@ -26,6 +28,7 @@ function tick() {
   clockFace.textContent = hhmm(clock.now());
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
   if (speakers) speakers.tick();
+  if (polls) polls.tick();
 }
 
 function render(next) {
@@ -37,6 +40,7 @@ function render(next) {
   drawNow(now, state, t);
   attendance.draw(state);
   if (speakers) speakers.draw(state);
+  if (polls) polls.draw(state);
   tick();
 }
 
@@ -59,5 +63,6 @@ const room = new Room({
   },
 });
 speakers = mountSpeakers(document.querySelector("[data-testid=speakers]"), { clock, room });
+polls = mountPolls(document.querySelector("[data-testid=polls]"), { clock, room });
 room.start();
 setInterval(tick, 1000);

@@ -2,6 +2,7 @@
 import { tabletAttendance } from "./attendance.js";
 import { Follow, documentListRefresher } from "./follow.js";
 import { Room } from "./room.js";
+import { mountPolls } from "./polls.js";
 import { mountSpeakers } from "./speakers.js";
 import {
   ServerClock, connectionIndicator, drawAgenda, drawBanner, drawNow, drawSessions, drawTimer, fetchTicket, itemTimer,
@@ -28,6 +29,7 @@ const attendance = tabletAttendance(document.querySelector("[data-testid=attenda
 function tick() {
   if (state) drawTimer(timer, state.meeting.state === "adjourned" ? null : itemTimer(state, clock.now()), t);
   if (speakers) speakers.tick();
+  if (polls) polls.tick();
 }
 
 function render(next, info) {
@@ -43,10 +45,12 @@ function render(next, info) {
   if (follow) follow.update(state.view);
   attendance.draw(state);
   if (speakers) speakers.draw(state);
+  if (polls) polls.draw(state);
   tick();
 }
 let follow = null;
 let speakers = null;
+let polls = null;
 
 const room = new Room({
   clock,
@@ -64,6 +68,7 @@ const room = new Room({
 });
 follow = new Follow({ room, meetingId: data.meetingId, list: documents });
 speakers = mountSpeakers(document.querySelector("[data-testid=speakers]"), { clock, room });
+polls = mountPolls(document.querySelector("[data-testid=polls]"), { clock, room, userId: data.userId });
 follow.update(room.state.view);
 room.start();
 setInterval(tick, 1000);
