@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from meetings.core.db import Base, UTCDateTime, to_local_iso, utcnow
 from meetings.core.tx import on_commit
@@ -47,8 +49,16 @@ def emit_event(meeting_id: int, type_: str, payload: dict[str, Any], *,
                audience: dict[str, Any] | None = None) -> MeetingEvent:
     from meetings.meeting.models import Meeting
 
-    db.session.execute(sa.update(Meeting).where(Meeting.id == meeting_id).values(last_seq=Meeting.last_seq + 1))
-    seq = db.session.execute(sa.select(Meeting.last_seq).where(Meeting.id == meeting_id)).scalar_one()
+    # One Core statement (every write and every chair action passes here; the ORM's bulk-update bookkeeping
+    # doubled its cost): the increment takes the row lock (PostgreSQL) and returns the new seq (SQLite >= 3.35
+    # too). A Meeting already loaded in the session learns its new seq as if it had been read.
+    meetings = Meeting.__table__
+    seq = db.session.connection().execute(
+        meetings.update().where(meetings.c.id == meeting_id).values(last_seq=meetings.c.last_seq + 1)
+        .returning(meetings.c.last_seq)).scalar_one()
+    loaded = db.session.identity_map.get(identity_key(Meeting, meeting_id))
+    if loaded is not None:
+        set_committed_value(loaded, "last_seq", seq)
     event = MeetingEvent(meeting_id=meeting_id, seq=seq, type=type_, payload=payload, audience=audience)
     db.session.add(event)
     db.session.flush()
