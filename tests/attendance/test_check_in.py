@@ -22,7 +22,7 @@ def events(meeting_id: int, type_: str) -> list[MeetingEvent]:
 
 def test_no_check_in_while_the_roll_call_is_closed(live, world):
     resp = live.check_in(world.delegate)
-    assert resp.status_code == 409 and "roll call" in resp.json["detail"].lower()
+    assert resp.status_code == 409 and "chưa mở điểm danh" in resp.json["detail"]  # Vietnamese by default
     assert live.roll_call("start").status_code == 200
     assert live.check_in(world.delegate).status_code == 200
     assert live.roll_call("start", "close").status_code == 200
@@ -52,7 +52,7 @@ def test_room_code_check_in(live, world, app):
     assert f"code={qr.json['code']}" in qr.json["url"] and f"/meetings/{live.meeting.id}/check-in" in qr.json["url"]
     bad = "000000" if qr.json["code"] != "000000" else "111111"
     resp = live.check_in(world.delegate, "qr", code=bad)
-    assert resp.status_code == 422 and "code" in resp.json["detail"]
+    assert resp.status_code == 422 and "Mã không đúng" in resp.json["detail"]
     assert live.check_in(world.delegate, "qr").status_code == 400  # no code at all
     assert live.check_in(world.delegate, "qr", code="12345").status_code == 400  # not 6 digits
     assert live.check_in(world.delegate, "qr", code=qr.json["code"]).json["result"] == "checked_in"
@@ -119,7 +119,7 @@ def test_card_kiosk(live, world, client, token_for):
     assert client.post(f"{live.base}/attendance/check-in", json=body_json,
                        headers=token_for(world.delegate)).status_code == 401  # a person is not a kiosk
     unknown = client.post(f"{live.base}/attendance/check-in", headers=device, json={**body_json, "card_uid": "DEAD01"})
-    assert unknown.status_code == 404 and "not registered" in unknown.json["detail"]
+    assert unknown.status_code == 404 and "chưa được đăng ký" in unknown.json["detail"]
     resp = client.post(f"{live.base}/attendance/check-in", headers=device, json=body_json)
     assert resp.status_code == 200 and resp.json["result"] == "checked_in"
     assert live.row(world.delegate)["check_in_method"] == "card"

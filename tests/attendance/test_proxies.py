@@ -39,7 +39,7 @@ def test_proxy_rules(live, world, make_user):
     assert give(live, world.delegate, world.outsider).status_code == 404
     assert give(live, world.delegate, world.delegate2).status_code == 201
     again = give(live, world.delegate, world.chair)
-    assert again.status_code == 409 and "withdraw" in again.json["detail"]  # one proxy per giver
+    assert again.status_code == 409 and "rút ủy quyền" in again.json["detail"]  # one proxy per giver
     limit = give(live, third, world.delegate2)
     assert limit.status_code == 409  # delegate2 already holds the one proxy the body allows
     chain = give(live, world.chair, world.delegate)
@@ -47,7 +47,7 @@ def test_proxy_rules(live, world, make_user):
     live.roll_call("start")
     live.check_in(world.chair)
     present = give(live, world.chair, third)
-    assert present.status_code == 409 and "present" in present.json["detail"]
+    assert present.status_code == 409 and "đang có mặt" in present.json["detail"]
 
 
 def test_the_body_may_allow_more_proxies(live, world, make_user):

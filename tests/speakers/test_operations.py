@@ -284,15 +284,20 @@ def test_grant_and_finish_in_wrong_states_are_conflicts(world, running, clock):
     assert_refused(Conflict, ops.grant_floor, running.id, a.id, actor=world.chair)  # done is history
 
 
-def test_a_speech_left_running_at_adjournment_can_still_be_finished(world, running, clock):
+def test_adjourning_ends_the_speech_under_way_and_withdraws_the_queue(world, running, clock):
     a = ask(world, running)
+    b = ask(world, running, "delegate2")
     ops.grant_floor(running.id, a.id, actor=world.chair)
     commit()
-    world.advance(running, "adjourned")
     clock.advance(7)
-    ops.finish_speaker(running.id, a.id, actor=world.chair)
-    commit()
-    assert a.duration_seconds == 7
+    world.advance(running, "adjourned")
+    db.session.refresh(a)
+    db.session.refresh(b)
+    assert a.state == "done" and a.duration_seconds == 7  # the floor ended with the meeting
+    assert b.state == "withdrawn"
+    assert last_event(running).type == "speakers.updated" and last_event(running).payload == {"current": None,
+                                                                                            "queue": []}
+    assert_refused(Conflict, ops.finish_speaker, running.id, a.id, actor=world.chair)
     world.advance(running, "closed")
     assert_refused(Conflict, ops.request_floor, running.id, "speech", actor=world.delegate)
 
