@@ -85,6 +85,7 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
                                              ends_at=starts + timedelta(hours=9)), actor=secretary)
     _add_documents(meeting, secretary)
     kiosk_token = _add_cards_and_kiosk(body, users)
+    _add_polls(meeting, secretary)
     transition_meeting(meeting.id, "submit", actor=secretary)
     transition_meeting(meeting.id, "approve", comment="Đồng ý.", actor=approver)
     transition_meeting(meeting.id, "publish", actor=secretary)
@@ -124,6 +125,21 @@ DOCUMENTS = [
 
 
 CARD_HOLDERS = ("chutoa", "daibieu1", "daibieu2", "daibieu3", "daibieu4")
+
+
+def _add_polls(meeting, secretary: User) -> None:
+    """Two votes prepared for the chair to open: a named one on the budget resolution, a secret election."""
+    from meetings.agenda.models import AgendaItem
+    from meetings.voting.operations import create_poll
+
+    item = db.session.execute(sa.select(AgendaItem.id).where(
+        AgendaItem.meeting_id == meeting.id, AgendaItem.title.like("Xem xét, thông qua Nghị quyết%"))).scalar()
+    create_poll(meeting.id, title="Thông qua Nghị quyết về dự toán ngân sách địa phương năm 2027", secret=False,
+                rule="majority_all", options=None, max_choices=1, agenda_item_id=item, duration_seconds=None,
+                allow_change=False, actor=secretary)
+    create_poll(meeting.id, title="Bầu bổ sung Ủy viên Ủy ban nhân dân tỉnh (bỏ phiếu kín)", secret=True,
+                rule="majority_all", options=["Nguyễn Văn An", "Trần Thị Bình"], max_choices=1,
+                agenda_item_id=None, duration_seconds=None, allow_change=False, actor=secretary)
 
 
 def _add_cards_and_kiosk(body, users: dict[str, User]) -> str:

@@ -290,8 +290,10 @@ def test_an_election_with_two_choices_and_a_proxy_ballot_on_one_tablet(browser, 
     page.fill("[data-testid=poll-max]", "2")
     page.fill("[data-testid=poll-minutes]", "5")
     page.click("[data-testid=poll-create]")
-    chair.wait("[data-testid=poll][data-state=draft]", timeout=FOLLOW_MS)
-    poll_id = chair.attr("[data-testid=poll][data-state=draft]", "data-poll-id")
+    # The demo has prepared votes of its own: take the one just made.
+    mine = page.locator("[data-testid=poll][data-state=draft]", has_text="Chọn hai công trình trọng điểm")
+    mine.wait_for(timeout=FOLLOW_MS)
+    poll_id = mine.get_attribute("data-poll-id")
     page.click(f"[data-testid=poll][data-poll-id='{poll_id}'] [data-testid=poll-open]")
     display.wait(f"[data-testid=polls][data-poll-id='{poll_id}'][data-state=open]", timeout=FOLLOW_MS)
     assert display.attr("[data-testid=polls] [data-testid=poll-progress]", "data-eligible") == "4"  # 3 + 1 proxy
