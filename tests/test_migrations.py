@@ -122,10 +122,9 @@ def insert(conn, table_name: str, **values) -> None:
     for column in table.columns:
         if column.name in row or column.nullable or column.server_default is not None or column.primary_key:
             continue
-        kind = column.type.python_type if hasattr(column.type, "python_type") else str
         try:
             kind = column.type.python_type
-        except NotImplementedError:
+        except NotImplementedError:  # types without a Python equivalent (none at 0005, but stay general)
             kind = str
         row[column.name] = {int: 0, bool: False, str: "", dt.datetime: dt.datetime.now(dt.timezone.utc),
                             list: [], dict: {}}.get(kind, "")

@@ -199,13 +199,22 @@ def _file_sha256(path: Path) -> str:
 
 def _run_worker(source: Path, target: Path, scratch: Path, limits: IntakeLimits) -> dict[str, Any]:
     command = [sys.executable, "-I", str(WORKER), str(source), str(target), json.dumps(limits.for_worker())]
+    returncode, timed_out, output = run_limited(command, scratch, limits.wall_seconds)
+    return _verdict(returncode, timed_out, output, _tail(scratch / "stderr.txt"))
+
+
+def run_limited(command: list[str], scratch: Path, wall_seconds: float) -> tuple[int, bool, bytes]:
+    """Run a worker (``python -I …``) in ``scratch``: (exit status, timed out, stdout); stderr in stderr.txt.
+
+    The intake and the signature checker (meetings.signing.sandbox) both run their untrusted parsing this way.
+    """
     with open(scratch / "stderr.txt", "wb") as stderr:
         # start_new_session: the worker leads its own process group, so the kill below reaches anything it
         # started. close_fds (the default) keeps the server's sockets and database connections out of it.
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
                                    cwd=scratch, env=_child_env(), start_new_session=True, close_fds=True)
         try:
-            output, _ = process.communicate(timeout=limits.wall_seconds)
+            output, _ = process.communicate(timeout=wall_seconds)
             timed_out = False
         except subprocess.TimeoutExpired:
             _kill_group(process.pid)
@@ -214,7 +223,7 @@ def _run_worker(source: Path, target: Path, scratch: Path, limits: IntakeLimits)
         finally:
             _kill_group(process.pid)  # also on success and on interruption: leave nothing running
             process.wait()
-    return _verdict(process.returncode, timed_out, output, _tail(scratch / "stderr.txt"))
+    return process.returncode, timed_out, output
 
 
 def _child_env() -> dict[str, str]:

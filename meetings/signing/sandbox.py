@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -26,8 +25,8 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from meetings.documents._worker import EXIT_MEMORY
-from meetings.documents.intake import MAGIC, MESSAGES as INTAKE_MESSAGES, N_, Reason, _child_env, _file_ends, \
-    _kill_group, _tail
+from meetings.documents.intake import MAGIC, MESSAGES as INTAKE_MESSAGES, N_, Reason, _file_ends, _tail, \
+    run_limited
 from meetings.signing._verify_worker import EXIT_SETUP_MEMORY, MAX_OUTPUT
 
 MiB = 1024 * 1024
@@ -148,22 +147,7 @@ def verify_untrusted(path: Path, trust_roots: list[x509.Certificate], *, limits:
 
 def _run_worker(source: Path, roots: str, scratch: Path, limits: VerifyLimits) -> tuple[int, bool, bytes]:
     command = [sys.executable, "-I", str(WORKER), str(source), roots, json.dumps(limits.for_worker())]
-    with open(scratch / "stderr.txt", "wb") as stderr:
-        # Its own session, so the kill below reaches anything it started; no inherited descriptors and an
-        # empty environment, so it sees none of the server's sockets, connections or secrets.
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr,
-                                   cwd=scratch, env=_child_env(), start_new_session=True, close_fds=True)
-        try:
-            output, _ = process.communicate(timeout=limits.wall_seconds)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            _kill_group(process.pid)
-            output, _ = process.communicate()
-            timed_out = True
-        finally:
-            _kill_group(process.pid)  # also on success and on interruption: leave nothing running
-            process.wait()
-    return process.returncode, timed_out, output
+    return run_limited(command, scratch, limits.wall_seconds)
 
 
 def _outcome(returncode: int, timed_out: bool, output: bytes, stderr: str) -> dict[str, Any]:
