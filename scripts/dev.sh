@@ -57,7 +57,8 @@ compile_translations() {
 
 setup() {
   # fonts-liberation2: Liberation Serif 2 covers Vietnamese (fonts-liberation 1.07 lacks ộ, ồ, ỉ …)
-  install_debian_packages chromium poppler-utils fonts-dejavu-core fonts-liberation2 nginx
+  install_debian_packages chromium poppler-utils fonts-dejavu-core fonts-liberation2 nginx \
+    libpango-1.0-0 libpangoft2-1.0-0 softhsm2 opensc
   setup_python
   setup_assets
   compile_translations

@@ -15,9 +15,11 @@ with a one-line reason. pyHanko runs its own event loop: call these from synchro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import io
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from asn1crypto import keys as asn1_keys
@@ -33,7 +35,9 @@ from pyhanko.sign import fields as pdf_fields
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter, VisibleSigSettings
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
 from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+from pyhanko.sign.signers.pdf_signer import PdfTBSDocument
 from pyhanko.sign.timestamps import TimeStamper, TimestampRequestError
 from pyhanko.stamp import BaseStampStyle
 from pyhanko.stamp.noop import NoOpStampStyle
@@ -170,15 +174,25 @@ def _unique_field_name(writer: IncrementalPdfFileWriter, wanted: str) -> str:
     return f"{wanted}-{n}"
 
 
-async def _sign_async(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner, *,
-                      signing_time: dt.datetime, existing_fields_only: bool) -> io.BytesIO:
-    """pyHanko's ``async_sign_pdf``, plus the one thing it has no parameter for: the signing time."""
+async def _prepare_async(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner, *,
+                         signing_time: dt.datetime, existing_fields_only: bool,
+                         ) -> tuple[PdfTBSDocument, PreparedByteRangeDigest, io.BytesIO]:
+    """The document in its final pre-signing state: field, appearance and signature dictionary written, the
+    signature's place reserved, the byte range hashed. ``external.py`` stops here and resumes later."""
     session = pdf_signer.init_signing_session(writer, existing_fields_only=existing_fields_only)
     # /M in the signature dictionary (PAdES' claimed signing time) and the stamp's text are taken from here.
     session.system_time = signing_time
     reserved = await session.estimate_signature_container_size(None, tight=False)
     tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=reserved)
     prepared, output = tbs.digest_tbs_document(output=io.BytesIO())
+    return tbs, prepared, output
+
+
+async def _sign_async(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfSigner, *,
+                      signing_time: dt.datetime, existing_fields_only: bool) -> io.BytesIO:
+    """pyHanko's ``async_sign_pdf``, plus the one thing it has no parameter for: the signing time."""
+    tbs, prepared, output = await _prepare_async(writer, pdf_signer, signing_time=signing_time,
+                                                 existing_fields_only=existing_fields_only)
     post = await tbs.perform_signature(
         document_digest=prepared.document_digest,
         pdf_cms_signed_attrs=PdfCMSSignedAttributes(signing_time=signing_time),
@@ -187,18 +201,20 @@ async def _sign_async(writer: IncrementalPdfFileWriter, pdf_signer: signers.PdfS
     return output
 
 
-def _sign(writer: IncrementalPdfFileWriter, *, field_name: str, signer: SignerIdentity,
-          signing_time: dt.datetime, stamp_style: BaseStampStyle, timestamper: TimeStamper | None,
-          new_field: SigFieldSpec | None, reason: str | None, location: str | None) -> bytes:
+def _pdf_signer(*, field_name: str, signer: signers.Signer, stamp_style: BaseStampStyle,
+                timestamper: TimeStamper | None, new_field: SigFieldSpec | None, reason: str | None,
+                location: str | None) -> signers.PdfSigner:
     meta = signers.PdfSignatureMetadata(field_name=field_name, md_algorithm=MD_ALGORITHM,
                                         subfilter=SigSeedSubFilter.PADES, reason=reason, location=location)
-    pdf_signer = signers.PdfSigner(meta, signer=pyhanko_signer(signer), timestamper=timestamper,
-                                   stamp_style=stamp_style, new_field_spec=new_field)
+    return signers.PdfSigner(meta, signer=signer, timestamper=timestamper, stamp_style=stamp_style,
+                             new_field_spec=new_field)
+
+
+@contextlib.contextmanager
+def _signing_errors() -> Iterator[None]:
+    """pyHanko's failures as ``SigningError`` with a one-line reason."""
     try:
-        # The coroutine returns the buffer, not its bytes: Python 3.11's asyncio.run, restoring its SIGINT
-        # handler, repr()s the finished task and with it the result — 0.25 s for a 20 MB document.
-        output = asyncio.run(_sign_async(writer, pdf_signer, signing_time=signing_time,
-                                         existing_fields_only=new_field is None))
+        yield
     except PyHankoSigningError as err:
         raise SigningError(str(err)) from None
     except PdfError as err:
@@ -206,6 +222,18 @@ def _sign(writer: IncrementalPdfFileWriter, *, field_name: str, signer: SignerId
     except TimestampRequestError as err:
         cause = f" ({err.__cause__})" if err.__cause__ else ""
         raise SigningError(f"the time-stamp authority did not answer{cause}") from None
+
+
+def _sign(writer: IncrementalPdfFileWriter, *, field_name: str, signer: SignerIdentity,
+          signing_time: dt.datetime, stamp_style: BaseStampStyle, timestamper: TimeStamper | None,
+          new_field: SigFieldSpec | None, reason: str | None, location: str | None) -> bytes:
+    pdf_signer = _pdf_signer(field_name=field_name, signer=pyhanko_signer(signer), stamp_style=stamp_style,
+                             timestamper=timestamper, new_field=new_field, reason=reason, location=location)
+    with _signing_errors():
+        # The coroutine returns the buffer, not its bytes: Python 3.11's asyncio.run, restoring its SIGINT
+        # handler, repr()s the finished task and with it the result — 0.25 s for a 20 MB document.
+        output = asyncio.run(_sign_async(writer, pdf_signer, signing_time=signing_time,
+                                         existing_fields_only=new_field is None))
     return output.getvalue()
 
 

@@ -46,19 +46,27 @@ class SignerIdentity:
 
     def ensure_usable(self, at: dt.datetime) -> None:
         """Refuse to sign with a certificate that a verifier would reject for its dates or key usage."""
-        cert = self.certificate
-        if at < cert.not_valid_before_utc:
-            raise CertificateError(f"certificate '{self.common_name}' is not valid before "
-                                   f"{cert.not_valid_before_utc:%Y-%m-%d}")
-        if at > cert.not_valid_after_utc:
-            raise CertificateError(f"certificate '{self.common_name}' expired on {cert.not_valid_after_utc:%Y-%m-%d}")
-        try:
-            usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-        except x509.ExtensionNotFound:
-            return
-        if not usage.content_commitment:
-            raise CertificateError(f"certificate '{self.common_name}' is not meant for signing documents "
-                                   "(no non-repudiation key usage)")
+        ensure_certificate_usable(self.certificate, at)
+
+
+def ensure_certificate_usable(cert: x509.Certificate, at: dt.datetime) -> None:
+    """Refuse a signing certificate that a verifier would reject for its dates or key usage.
+
+    For keys the server holds (``SignerIdentity``) and for keys on the signer's own device (external signing).
+    """
+    common_name = name_attribute(cert.subject, NameOID.COMMON_NAME) or ""
+    if at < cert.not_valid_before_utc:
+        raise CertificateError(f"certificate '{common_name}' is not valid before "
+                               f"{cert.not_valid_before_utc:%Y-%m-%d}")
+    if at > cert.not_valid_after_utc:
+        raise CertificateError(f"certificate '{common_name}' expired on {cert.not_valid_after_utc:%Y-%m-%d}")
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if not usage.content_commitment:
+        raise CertificateError(f"certificate '{common_name}' is not meant for signing documents "
+                               "(no non-repudiation key usage)")
 
 
 @dataclass(frozen=True, eq=False)

@@ -56,3 +56,24 @@ def signing_output(output_dir: Path) -> Path:
     path = output_dir / "signing"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="session")
+def secretary_signature_png() -> bytes:
+    from meetings.signing.images import demo_signature_png
+
+    return demo_signature_png("Nguyễn Thị Thư", seed=1)
+
+
+@pytest.fixture(scope="session")
+def chair_signature_png() -> bytes:
+    from meetings.signing.images import demo_signature_png
+
+    return demo_signature_png("Trần Văn Chủ", seed=2)
+
+
+@pytest.fixture(scope="session")
+def seal_png() -> bytes:
+    from meetings.signing.images import demo_seal_png
+
+    return demo_seal_png(ORG_NAME)

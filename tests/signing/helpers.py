@@ -1,13 +1,22 @@
-"""Helpers for the signing tests: poppler tools, and the tampering an attacker would do."""
+"""Helpers for the signing tests: poppler tools, the tampering an attacker would do, and keys on a SoftHSM2 token."""
 from __future__ import annotations
 
+import datetime as dt
 import io
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+from meetings.signing import pki
 
 
 def write(tmp_path: Path, name: str, data: bytes) -> Path:
@@ -87,3 +96,81 @@ def flip_byte_in_signed_range(pdf: bytes) -> bytes:
     data = bytearray(pdf)
     data[marker + 1] ^= 0x01
     return bytes(data)
+
+
+# ---- certificates the test PKI does not issue, and a software token --------------------------------------
+
+def ec_personal_certificate(ca: pki.SignerIdentity, full_name: str, *, organisation: str,
+                            now: dt.datetime | None = None, days: int = 30) -> pki.SignerIdentity:
+    """A signing official's certificate with an ECDSA P-256 key (what some Vietnamese tokens carry)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    start = (now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=1)
+    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "VN"),
+                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+                         x509.NameAttribute(NameOID.COMMON_NAME, full_name)])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(ca.certificate.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start).not_valid_after(start + dt.timedelta(days=days))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=True, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.certificate.public_key()),
+                       critical=False)
+        .sign(ca.private_key, hashes.SHA256())
+    )
+    return pki.SignerIdentity(private_key=key, certificate=cert, chain=(ca.certificate, *ca.chain))
+
+
+SOFTHSM_MODULES = (Path("/usr/lib/softhsm/libsofthsm2.so"),
+                   Path("/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so"),
+                   Path("/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so"))
+
+
+def softhsm_module() -> Path:
+    """The SoftHSM2 PKCS#11 module (Debian: ``dpkg -L libsofthsm2``); fails the test, never skips it."""
+    for tool in ("softhsm2-util", "pkcs11-tool"):
+        if not shutil.which(tool):
+            pytest.fail(f"{tool} is not installed: install Debian's softhsm2 and opensc (scripts/dev.sh does)")
+    for path in SOFTHSM_MODULES:
+        if path.is_file():
+            return path
+    pytest.fail("the SoftHSM2 PKCS#11 module (libsofthsm2.so) is missing: install Debian's softhsm2")
+
+
+def _run(*cmd: str, env: dict[str, str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"{' '.join(cmd[:2])} failed ({proc.returncode}): {(proc.stderr or proc.stdout).strip()}")
+
+
+def softhsm_init_token(conf: Path, *, label: str, pin: str, so_pin: str) -> dict[str, str]:
+    """A fresh token in ``conf``'s directory; returns the environment that points SoftHSM at it."""
+    token_dir = conf.parent / "tokens"
+    token_dir.mkdir(parents=True, exist_ok=True)
+    conf.write_text(f"directories.tokendir = {token_dir}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
+    _run("softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", so_pin, env=env)
+    return env
+
+
+def softhsm_import(env: dict[str, str], work: Path, *, token: str, pin: str, label: str, key_id: str,
+                   identity: pki.SignerIdentity | None = None, certificate: x509.Certificate | None = None) -> None:
+    """Put a private key (PKCS#8 PEM, via softhsm2-util) and/or a certificate (via pkcs11-tool) on the token."""
+    module = str(softhsm_module())
+    if identity is not None:
+        key_pem = work / f"{key_id}-key.pem"
+        key_pem.write_bytes(identity.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        _run("softhsm2-util", "--import", str(key_pem), "--token", token, "--label", label, "--id", key_id,
+             "--pin", pin, env=env)
+        key_pem.unlink()
+        certificate = certificate or identity.certificate
+    if certificate is not None:
+        cert_der = work / f"{key_id}-cert.der"
+        cert_der.write_bytes(certificate.public_bytes(serialization.Encoding.DER))
+        _run("pkcs11-tool", "--module", module, "--token-label", token, "--login", "--pin", pin,
+             "--write-object", str(cert_der), "--type", "cert", "--id", key_id, "--label", label, env=env)
