@@ -80,11 +80,13 @@ def create_app(config: dict | None = None) -> Flask:
     from meetings.docs import bp as docs_bp
     from meetings.documents.api import bp as documents_api
     from meetings.meeting.api import bp as meetings_api
+    from meetings.minutes.api import bp as minutes_api
+    from meetings.search.api import bp as search_api
     from meetings.signing.api import bp as signing_api
     from meetings.speakers.api import bp as speakers_api
     from meetings.voting.api import bp as voting_api
     for api_bp in (auth_api, users_api, bodies_api, meetings_api, agenda_api, documents_api, signing_api,
-                   attendance_api, speakers_api, voting_api):
+                   attendance_api, speakers_api, voting_api, minutes_api, search_api):
         csrf.exempt(api_bp)  # the API checks CSRF itself, and only for cookie-authenticated writes
         app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(docs_bp)

@@ -69,7 +69,8 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
     meeting = create_meeting(MeetingCreate(
         body_id=body.id, title="Kỳ họp thứ Mười hai, HĐND tỉnh khóa XVII", number="Kỳ họp thứ 12",
         description="Kỳ họp thường lệ cuối năm: kinh tế – xã hội, dự toán ngân sách, chất vấn.",
-        place="Hội trường tầng 3, Trụ sở HĐND tỉnh", starts_at=starts, ends_at=starts + timedelta(hours=9)),
+        place="Hội trường tầng 3, Trụ sở HĐND tỉnh, Hòa Bình", starts_at=starts,
+        ends_at=starts + timedelta(hours=9)),
         actor=secretary)
     for username, _name, _title, _standing, role in PEOPLE:
         if role and role != "secretary":
@@ -96,7 +97,15 @@ def seed_demo(echo: Callable[[str], None] = print) -> None:
         starts_at=starts + timedelta(days=14)), actor=secretary)
     update_meeting(draft.id, MeetingPatch(description="Dự thảo – đang chuẩn bị."), actor=secretary)
     commit()
+    signing = _add_signing(body, users)
+    archived = _hold_finished_example(body, users, starts - timedelta(days=30)) if signing else None
     echo(f"Demo loaded: body “{BODY_NAME}”, a published meeting (id {meeting.id}) and a draft (id {draft.id}).")
+    if archived is not None:
+        echo(f"A finished example (id {archived}): held, closed, minutes signed by thuky, chutoa and the seal, "
+             "archived — open it for the archive and its verification.")
+        echo(f"thuky and chutoa have signing certificates on the server; their passphrase is {PASSWORD}.")
+    else:
+        echo("No demo signing certificates: this installation signs with its own ORG_P12_PATH.")
     echo(f"Door card reader token (shown once): {kiosk_token}; staff cards 04A1B2C301 … 04A1B2C305 "
          "belong to chutoa, daibieu1 … daibieu4.")
     _print_logins(echo)
@@ -171,6 +180,90 @@ def _add_documents(meeting, secretary: User) -> None:
             prepared = prepare_upload(path, f"{title}.pdf", org_name=meeting.body.name, doc_number=number)
         add_document(meeting.id, prepared, title=title, number=number, agenda_item_id=items.get(item_title),
                      audience="all", participant_ids=[], roles=[], actor=secretary)
+
+
+def _add_signing(body, users: dict[str, User]) -> bool:
+    """Personal certificates (from the installation's test CA) for the secretary and the chair, their signature
+    images and the body's seal — what the minutes' signatures need. Not with a real organisation certificate:
+    the demo must never mint certificates that look like a real CA's."""
+    from flask import current_app
+
+    from meetings.documents.org_signer import org_signer, test_root_ca
+    from meetings.minutes.operations import save_credential, set_body_seal
+    from meetings.signing.images import demo_seal_png, demo_signature_png
+    from meetings.signing.pki import issue_personal_certificate, write_pkcs12
+
+    org_signer()
+    root = test_root_ca(current_app)
+    if root is None:
+        return False
+    begin_write()
+    for username in ("thuky", "chutoa"):
+        user = users[username]
+        identity = issue_personal_certificate(root, user.full_name, organisation="HĐND tỉnh Hòa Bình (demo)",
+                                              title=user.title[:64] or None)
+        save_credential(actor=user, p12=write_pkcs12(identity, PASSWORD), passphrase=PASSWORD,
+                        signature_png=demo_signature_png(user.full_name, seed=user.id))
+    set_body_seal(body.id, demo_seal_png(body.name.replace(" (demo)", "")), actor=users["admin"])
+    commit()
+    return True
+
+
+def _hold_finished_example(body, users: dict[str, User], starts: datetime) -> int:
+    """A meeting already held from start to finish, its minutes signed in order and archived."""
+    from meetings.minutes.example import Script, hold_meeting
+    from meetings.minutes.operations import finalize_minutes, save_draft, sign_minutes
+    from meetings.voting.operations import create_poll
+
+    secretary, chair = users["thuky"], users["chutoa"]
+    begin_write()
+    meeting = create_meeting(MeetingCreate(
+        body_id=body.id, title="Kỳ họp chuyên đề (thứ Mười một), HĐND tỉnh khóa XVII", number="Kỳ họp thứ 11",
+        description="Kỳ họp chuyên đề về đầu tư công trung hạn.",
+        place="Hội trường tầng 3, Trụ sở HĐND tỉnh, Hòa Bình",
+        starts_at=starts, ends_at=starts + timedelta(hours=4)), actor=secretary)
+    for username, _name, _title, _standing, role in PEOPLE:
+        if role and role != "secretary":
+            add_participant(meeting.id, ParticipantIn(user_id=users[username].id, role=role), actor=secretary)
+    items = [add_agenda_item(meeting.id, AgendaItemCreate(title=t, presenter=p, planned_minutes=m), actor=secretary)
+             for t, p, m in (("Khai mạc kỳ họp", "Chủ tịch HĐND tỉnh", 10),
+                             ("Xem xét, thông qua Nghị quyết điều chỉnh kế hoạch đầu tư công trung hạn",
+                              "Giám đốc Sở Kế hoạch và Đầu tư", 60),
+                             ("Bế mạc kỳ họp", "Chủ tịch HĐND tỉnh", 10))]
+    create_session(meeting.id, SessionCreate(title="Phiên buổi sáng", starts_at=starts,
+                                             ends_at=starts + timedelta(hours=4)), actor=secretary)
+    poll = create_poll(meeting.id, title="Thông qua Nghị quyết điều chỉnh kế hoạch đầu tư công trung hạn",
+                       secret=False, rule="majority_all", options=None, max_choices=1, agenda_item_id=items[1].id,
+                       duration_seconds=None, allow_change=False, actor=secretary)
+    transition_meeting(meeting.id, "submit", actor=secretary)
+    transition_meeting(meeting.id, "approve", comment="Đồng ý.", actor=users["lanhdao"])
+    transition_meeting(meeting.id, "publish", actor=secretary)
+    for field, item, text in (
+            ("notes", items[1], "Đại biểu Phạm Thị Lan đề nghị ưu tiên vốn cho các dự án giao thông kết nối."),
+            ("conclusions", items[1], "Hội đồng nhân dân tỉnh thông qua Nghị quyết điều chỉnh kế hoạch đầu tư "
+                                      "công trung hạn giai đoạn 2026–2030.\nGiao Ủy ban nhân dân tỉnh tổ chức "
+                                      "thực hiện.")):
+        version = 0 if field == "notes" else 1
+        save_draft(meeting.id, agenda_item_id=item.id, field=field, text=text, base_version=version, actor=secretary)
+    save_draft(meeting.id, agenda_item_id=None, field="number", text="11/BB-HĐND", base_version=0, actor=secretary)
+    commit()
+    voters = [users[u] for u in ("daibieu1", "daibieu2", "daibieu3", "daibieu4")]
+    hold_meeting(meeting, chair=chair, secretary=secretary, voters=voters, script=Script(
+        absent={users["daibieu4"].id: "Đi công tác theo quyết định của Thường trực HĐND"},
+        speakers={items[1].id: [users["daibieu1"].id, users["daibieu2"].id]},
+        votes={poll.id: {users["daibieu3"].id: "abstain"}}))
+    finalize_minutes(meeting.id, actor=secretary)
+    commit()
+    sign_minutes(meeting.id, actor=secretary, passphrase=PASSWORD)
+    commit()
+    sign_minutes(meeting.id, actor=chair, passphrase=PASSWORD)
+    commit()
+    sign_minutes(meeting.id, actor=secretary, step="seal")
+    commit()
+    begin_write()
+    transition_meeting(meeting.id, "archive", actor=secretary)
+    commit()
+    return meeting.id
 
 
 def _print_logins(echo: Callable[[str], None]) -> None:

@@ -8,5 +8,8 @@ from meetings.core.events import MeetingEvent  # noqa: F401
 from meetings.documents.models import Document, DocumentRead, DocumentVersion  # noqa: F401
 from meetings.meeting.models import (DisplayToken, Meeting, MeetingSession, MeetingTransition,  # noqa: F401
                                      Participant)
+from meetings.search.models import SearchEntry  # noqa: F401
 from meetings.speakers.models import SpeakerRequest  # noqa: F401
 from meetings.voting.models import Ballot, Poll, PollRight, SecretChoice, SecretVoter  # noqa: F401
+from meetings.minutes.models import (BodySeal, ExternalSigningRequest, Minutes, MinutesEntry,  # noqa: F401
+                                     MinutesRevision, MinutesSignature, SigningCredential)

@@ -9,7 +9,9 @@ def register_views(app: Flask) -> None:
     from meetings.auth.views import bp as auth_pages
     from meetings.documents.views import bp as document_pages
     from meetings.meeting.views import bp as meeting_pages
+    from meetings.minutes.views import bp as minutes_pages
     from meetings.realtime.views import bp as live_pages
+    from meetings.search.views import bp as search_pages
     from meetings.web.templating import install_template_helpers
 
     app.register_blueprint(auth_pages)
@@ -17,6 +19,8 @@ def register_views(app: Flask) -> None:
     app.register_blueprint(live_pages)
     app.register_blueprint(document_pages)
     app.register_blueprint(attendance_pages)
+    app.register_blueprint(minutes_pages)
+    app.register_blueprint(search_pages)
     install_template_helpers(app)
 
     @app.errorhandler(CSRFError)

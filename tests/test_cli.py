@@ -75,8 +75,19 @@ def test_seed_demo_loads_a_published_meeting_and_is_idempotent(runner):
     db.session.rollback()
     counts = row_counts()
 
-    published, draft = demo_meetings()
+    published, draft, example = demo_meetings()
     assert published.state == "published" and draft.state == "draft"
+    # The finished example: held, minutes signed by the secretary, the chair and the seal, archived and intact.
+    assert example.state == "archived"
+    from meetings.minutes.archiving import check_meeting_report
+    from meetings.minutes.models import Minutes, MinutesSignature
+    minutes = db.session.get(Minutes, example.id)
+    assert minutes.state == "signed"
+    assert [s.step for s in db.session.execute(sa.select(MinutesSignature).where(
+        MinutesSignature.meeting_id == example.id).order_by(MinutesSignature.id)).scalars()] == [
+        "secretary", "chair", "seal"]
+    report = check_meeting_report(example, minutes)
+    assert report["ok"], [c for c in report["checks"] if not c["ok"]]
     assert [t.action for t in published.transitions] == ["submit", "approve", "publish"]
     items = db.session.execute(sa.select(AgendaItem).where(AgendaItem.meeting_id == published.id)).scalars().all()
     top = sorted((i for i in items if i.parent_id is None), key=lambda i: i.position)
@@ -106,6 +117,6 @@ def test_demo_logins_work_over_rest(runner, client):
     resp = client.post("/api/v1/auth/login", json={"username": "daibieu1", "password": PASSWORD})
     assert resp.status_code == 200
     listed = client.get("/api/v1/meetings", headers={"Authorization": f"Bearer {resp.json['token']}"}).json
-    # A delegate sees the published meeting, not the draft.
-    assert [m["state"] for m in listed["items"]] == ["published"]
+    # A delegate sees the published meeting and the archived example, not the draft.
+    assert sorted(m["state"] for m in listed["items"]) == ["archived", "published"]
     assert db.session.execute(sa.select(sa.func.count()).select_from(Participant)).scalar_one() >= 8

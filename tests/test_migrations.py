@@ -12,6 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from meetings import create_app
 from meetings.extensions import db
+from meetings.search.models import FTS_INDEX, FTS_TABLE
 from tests.conftest import BACKENDS, PG_ADMIN_URL, _pg_url
 
 
@@ -43,12 +44,19 @@ def migrating_app(empty_database, tmp_path):
 
 def schema_differences() -> list:
     with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True,
+                                                         "include_name": _is_model_object})
         return compare_metadata(context, db.metadata)
 
 
+def _is_model_object(name, type_, _parent) -> bool:
+    # The full-text objects of migration 0010 are not models: SQLite's FTS5 table with its shadow tables,
+    # PostgreSQL's expression index.
+    return not (type_ == "table" and name and name.startswith(FTS_TABLE) or type_ == "index" and name == FTS_INDEX)
+
+
 def table_names() -> set[str]:
-    return set(sa.inspect(db.engine).get_table_names())
+    return {n for n in sa.inspect(db.engine).get_table_names() if not n.startswith(FTS_TABLE)}
 
 
 def test_upgrade_from_empty_matches_the_models(migrating_app):

@@ -38,6 +38,7 @@ def _test_pki(data_dir: Path) -> OrgSigner:
         with os.fdopen(fd, "w") as fh:
             fh.write(passphrase)
         roots.write_bytes(certificates_pem(pki.trust_roots))
+        save_pkcs12(folder / "root.p12", pki.root, passphrase)  # issues the demo's personal certificates
         save_pkcs12(p12, pki.organisation, passphrase)
     identity = load_pkcs12(p12, secret.read_text().strip())
     return OrgSigner(identity, load_certificates(roots.read_bytes()), is_test=True)
@@ -65,3 +66,12 @@ def load_org_signer(app: Flask) -> OrgSigner:
 
 def org_signer() -> OrgSigner:
     return load_org_signer(current_app)
+
+
+def test_root_ca(app: Flask) -> SignerIdentity | None:
+    """The test PKI's root (demo and tests issue the officials' personal certificates with it), if this
+    installation runs on the test PKI."""
+    folder = Path(app.config["DATA_DIR"]) / "pki"
+    if app.config["ORG_P12_PATH"] or not (folder / "root.p12").exists():
+        return None
+    return load_pkcs12(folder / "root.p12", (folder / "passphrase").read_text().strip())

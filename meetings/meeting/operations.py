@@ -85,6 +85,10 @@ def transition_meeting(meeting_id: int, action: str, *, comment: str = "", actor
         raise Unprocessable(_("Please say what must be changed: a comment is required to return a meeting."))
     if action == "submit":
         _check_ready_for_review(meeting)
+    minutes = None
+    if action == "archive":
+        from meetings.minutes.archiving import ensure_archivable
+        minutes = ensure_archivable(meeting)
     if action == "adjourn" and db.session.execute(sa.select(MeetingSession.id).where(
             MeetingSession.meeting_id == meeting.id, MeetingSession.state == "open")).first() is not None:
         # After adjournment sessions can no longer be closed (nor their closing roll call taken).
@@ -101,6 +105,9 @@ def transition_meeting(meeting_id: int, action: str, *, comment: str = "", actor
     if action == "adjourn":
         from meetings.speakers.operations import end_floor
         end_floor(meeting, actor=actor)  # the speech under way ends with the meeting; the queue is withdrawn
+    if minutes is not None:
+        from meetings.minutes.archiving import index_archived
+        index_archived(meeting, minutes)
     return meeting
 
 

@@ -19,9 +19,11 @@ TIME_FORMATS = {
 }
 
 
-def local_time(value: datetime | None, fmt: str = "short") -> str:
-    if value is None:
+def local_time(value: datetime | str | None, fmt: str = "short") -> str:
+    if value is None or value == "":
         return ""
+    if isinstance(value, str):  # an API payload's ISO 8601 time
+        value = datetime.fromisoformat(value)
     # Flask-Babel's default timezone is Asia/Ho_Chi_Minh: the value is shown in Vietnam time.
     return format_datetime(value, TIME_FORMATS.get(fmt, fmt))
 

@@ -1,6 +1,8 @@
 """A meeting's whole life through REST, as the secretary's, approver's and chair's clients drive it."""
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
 
 from meetings.auth.operations import update_user
@@ -8,7 +10,7 @@ from meetings.auth.schemas import UserPatch
 from meetings.core.tx import commit
 from meetings.extensions import db
 from meetings.meeting.models import Meeting, MeetingTransition
-from tests.fixtures.factories import assert_events_gap_free, audit_actions
+from tests.fixtures.factories import SIGNING_PASSPHRASE, assert_events_gap_free, audit_actions, signing_p12
 
 PASSWORD = "thư-ký-2026"
 
@@ -109,6 +111,20 @@ def test_meeting_lifecycle_end_to_end(client, world, token_for):
     assert act(chair, "adjourn")["state"] == "adjourned"
     assert client.patch(f"/api/v1/meetings/{mid}", headers=sec, json={"title": "Sửa muộn"}).status_code == 409
     assert act(chair, "close")["state"] == "closed"
+
+    # --- the minutes: finalized by the secretary, signed in order, then the meeting can be archived
+    act(sec, "archive", expect=409)
+    resp = client.post(f"/api/v1/meetings/{mid}/minutes/finalize", headers=sec)
+    assert resp.status_code == 200 and resp.json["state"] == "finalized" and resp.json["next_step"] == "secretary"
+    for headers, user in ((sec, world.secretary), (chair, world.chair)):
+        resp = client.put("/api/v1/me/signing-credential", headers=headers, data={
+            "file": (io.BytesIO(signing_p12(user)), "chu-ky.p12"), "passphrase": SIGNING_PASSPHRASE})
+        assert resp.status_code == 200, resp.json
+        resp = client.post(f"/api/v1/meetings/{mid}/minutes/sign", headers=headers,
+                           json={"passphrase": SIGNING_PASSPHRASE})
+        assert resp.status_code == 200, resp.json
+    resp = client.post(f"/api/v1/meetings/{mid}/minutes/sign", headers=sec, json={"step": "seal"})
+    assert resp.status_code == 200 and resp.json["state"] == "signed" and resp.json["can_archive"]
     archived = act(sec, "archive")
     assert archived["state"] == "archived" and archived["available_actions"] == []
 

@@ -1,0 +1,1 @@
+"""Minutes (biên bản): the secretary's notes, the assembled record, its PDF, signatures and the archive."""
