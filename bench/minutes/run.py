@@ -153,7 +153,6 @@ def _measure(meeting, people, rounds: int) -> None:
             times[f"sign {step}"] = time.perf_counter() - t
         total = sum(times.values())
         totals.append(total)
-        pages = rendered.pdf.count(b"/Type /Page\n") or rendered.pdf.count(b"/Type/Page")
         print(f"round {n + 1}: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items())
               + f" | total {total:.2f} s, {len(pdf) // 1024} KB")
     print(f"all {rounds} rounds: {sum(totals):.2f} s; per round median {sorted(totals)[len(totals) // 2]:.2f} s")

@@ -12,7 +12,6 @@ import base64
 import datetime as dt
 import functools
 import json
-import math
 import subprocess
 import threading
 import unicodedata

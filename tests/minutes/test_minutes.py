@@ -1,11 +1,11 @@
 """The minutes from draft to archive, on SQLite and PostgreSQL: what they say, who signs when, what is detected."""
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import zipfile
 
-import pytest
 import sqlalchemy as sa
 
 from meetings.core.audit import AuditEntry, verify_audit_chain
@@ -245,7 +245,6 @@ def test_the_archive_api_and_the_offline_verifier(held, credential_for, client, 
             if info.filename == "audit/audit.jsonl":
                 lines = content.splitlines(keepends=True)
                 content = b"".join(lines[:2] + lines[3:])  # one audit line removed
-                import hashlib
                 for f in manifest["files"]:
                     if f["path"] == info.filename:
                         f["sha256"], f["size"] = hashlib.sha256(content).hexdigest(), len(content)
