@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -525,6 +526,9 @@ def start_external_signature(meeting_id: int, *, actor: User, certificate_pem: s
         certs = load_certificates(certificate_pem.encode("utf-8"))
     except CertificateError as err:
         raise Unprocessable(_("The certificate cannot be read: %(reason)s", reason=str(err))) from None
+    if not issued_by_trusted_root(certs, org_signer().trust_roots):
+        raise Unprocessable(_("This certificate is not issued by an authority this server trusts: the minutes "
+                              "would carry a signature no one can rely on."))
     if ctx.step == "seal":
         raise Conflict(_("The organisation's seal is applied on the server, not with a personal device."))
     now = utcnow()
@@ -542,6 +546,31 @@ def start_external_signature(meeting_id: int, *, actor: User, certificate_pem: s
     db.session.add(req)
     db.session.flush()
     return req, prepared
+
+
+def issued_by_trusted_root(certs: list[x509.Certificate], roots: list[x509.Certificate]) -> bool:
+    """The leaf (first) certificate leads, through the others given, to one issued by (or equal to) a root."""
+    if not certs:
+        return False
+    pool, current = list(certs[1:]), certs[0]
+    for _hop in range(len(certs) + 1):
+        for root in roots:
+            if current == root or _issued(current, root):
+                return True
+        issuer = next((c for c in pool if _issued(current, c)), None)
+        if issuer is None:
+            return False
+        pool.remove(issuer)
+        current = issuer
+    return False
+
+
+def _issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    try:
+        cert.verify_directly_issued_by(issuer)
+        return True
+    except (ValueError, TypeError, InvalidSignature):
+        return False
 
 
 def complete_external_signature(meeting_id: int, request_id: str, *, actor: User, signature: bytes) -> MinutesSignature:

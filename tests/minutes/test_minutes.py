@@ -270,3 +270,19 @@ def test_archived_meetings_are_searchable_without_diacritics(held, credential_fo
     assert found["total"] >= 1 and found["items"][0]["meeting_id"] == held.meeting.id
     assert search("bien ban", actor=held.world.delegate)["total"] >= 1
     assert search("dau tu cong", actor=held.world.outsider)["total"] == 0
+
+
+def test_a_device_certificate_from_an_untrusted_authority_is_refused(held, test_ca):
+    from meetings.signing.pki import certificates_pem, create_root_ca, issue_personal_certificate
+
+    held.hold()
+    _finalize(held)
+    stranger_ca = create_root_ca("CA lạ")
+    foreign = issue_personal_certificate(stranger_ca, held.world.secretary.full_name, organisation="HĐND tỉnh")
+    err = assert_refused(Unprocessable, ops.start_external_signature, held.meeting.id, actor=held.world.secretary,
+                         certificate_pem=certificates_pem([foreign.certificate, stranger_ca.certificate]).decode())
+    assert "không" in err.detail or "not" in err.detail
+    trusted = issue_personal_certificate(test_ca, held.world.secretary.full_name, organisation="HĐND tỉnh")
+    req, prepared = ops.start_external_signature(held.meeting.id, actor=held.world.secretary,
+                                                 certificate_pem=certificates_pem([trusted.certificate]).decode())
+    assert req.step == "secretary" and prepared.to_sign
