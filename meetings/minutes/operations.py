@@ -204,7 +204,7 @@ def minutes_view(meeting_id: int, *, actor: User) -> dict[str, Any]:
               "version": entries[n.item.id].version if n.item.id in entries else 0}
              for n in flatten(build_tree(agenda_items(meeting.id)))]
     step = next_step(meeting.id) if state != "draft" else None
-    can_sign = bool(step) and may_sign(minutes, step, actor, roles) if minutes else False
+    my_step = step if minutes is not None and step is not None and may_sign(minutes, step, actor, roles) else None
     return {"meeting_id": meeting.id, "meeting_state": meeting.state, "state": state,
             "number": minutes.number if minutes else "", "general_notes": minutes.general_notes if minutes else "",
             "closing_text": minutes.closing_text if minutes else "", "version": minutes.version if minutes else 0,
@@ -215,7 +215,8 @@ def minutes_view(meeting_id: int, *, actor: User) -> dict[str, Any]:
             "audit_head": {"length": minutes.audit_length, "hash": minutes.audit_head}
             if minutes and minutes.audit_head else None,
             "pdf_sha256": minutes.pdf_sha256 if minutes else None,
-            "signatures": signatures_payload(meeting.id), "next_step": step, "can_sign": can_sign,
+            "signatures": signatures_payload(meeting.id), "next_step": step, "my_step": my_step,
+            "can_sign": my_step is not None,
             "can_archive": state == "signed" and meeting.state == "closed" and bool(roles & {"secretary"})}
 
 

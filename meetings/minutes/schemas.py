@@ -83,6 +83,7 @@ class MinutesOut(Output):
     pdf_sha256: str | None
     signatures: list[SignatureStepOut]
     next_step: Step | None
+    my_step: Step | None = Field(description="The step the caller may sign now, if any.")
     can_sign: bool
     can_archive: bool
 

@@ -20,16 +20,7 @@ def minutes_page(meeting_id: int):
     view = ops.minutes_view(meeting_id, actor=actor)
     check = archiving.check_meeting_report(meeting, ops.minutes_of(meeting)) if meeting.state == "archived" else None
     return render_template("minutes/page.html", meeting=meeting, roles=sorted(roles), view=view, check=check,
-                           credential=ops.credential_payload(actor.id),
-                           my_step=_my_step(view, actor.id, roles, meeting))
-
-
-def _my_step(view: dict, user_id: int, roles: frozenset[str], meeting) -> str | None:
-    minutes = ops.minutes_of(meeting)
-    if minutes is None or view["next_step"] is None:
-        return None
-    step = view["next_step"]
-    return step if ops.may_sign(minutes, step, page_actor(), roles) else None
+                           credential=ops.credential_payload(actor.id), my_step=view["my_step"])
 
 
 @bp.get("/me/signing")

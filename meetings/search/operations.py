@@ -122,7 +122,8 @@ def _match_condition(parsed: ParsedQuery) -> sa.ColumnElement[bool]:
                     sa.func.to_tsquery(sa.literal_column("'simple'::regconfig"), tsquery)))
                 .cte("search_hits").prefix_with("MATERIALIZED"))
         return SearchEntry.id.in_(sa.select(hits.c.id))
-    raise NotImplementedError(f"full-text search on {dialect}")
+    # Only SQLite and PostgreSQL are deployment tiers (DESIGN.md); another database is a configuration error.
+    raise RuntimeError(f"full-text search needs SQLite or PostgreSQL, not {dialect}")
 
 
 def _hidden(actor: User, meeting_ids: sa.Select) -> list[sa.ColumnElement[bool]]:

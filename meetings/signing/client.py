@@ -13,6 +13,8 @@ network. Exit status: 0 signed, 1 refused or failed (one line on stderr says why
 """
 from __future__ import annotations
 
+import abc
+
 import argparse
 import base64
 import binascii
@@ -37,7 +39,7 @@ _SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
 HTTP_TIMEOUT = 60
 
 
-class LocalSigner:
+class LocalSigner(abc.ABC):
     """A private key on this machine and its certificate chain (the signer's certificate first)."""
 
     def __init__(self, certificates: list[x509.Certificate]) -> None:
@@ -79,8 +81,9 @@ class LocalSigner:
             raise CertificateError("the private key does not belong to the certificate") from None
         return signature
 
+    @abc.abstractmethod
     def _sign(self, to_sign: bytes, mechanism: str) -> bytes:
-        raise NotImplementedError
+        """The raw signature over ``to_sign`` (SHA-256; ECDSA in DER), by the key file or the token."""
 
     def close(self) -> None:
         """Release the key (log out of the token)."""
