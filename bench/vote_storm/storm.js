@@ -4,7 +4,8 @@
 //
 // Run by run.py as `node storm.js CONFIG.json` (modules from bench/fleet/node_modules); prints progress on
 // stderr and one JSON line on stdout: connect time, then for the storm: time until all N acks (from the
-// moment the first ballot is sent), ack latency p50/p99, ballots per second, errors, and the acked receipts.
+// moment the first ballot is sent), ack latency p50/p99, ballots per second, errors, the acked receipts, and the CPU seconds the server
+// and this fleet used during the storm.
 "use strict";
 
 const fs = require("fs");
@@ -45,6 +46,12 @@ async function connectAll() {
   return sockets;
 }
 
+// CPU seconds a process has used so far (utime + stime from /proc, in clock ticks of 10 ms).
+function cpuSeconds(pid) {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function percentile(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -60,6 +67,8 @@ async function main() {
   const acks = [];
   const errors = [];
   const receipts = {};
+  const serverCpu0 = cpuSeconds(cfg.serverPid);
+  const ownCpu0 = process.cpuUsage();
   const start = now();
   await Promise.all(sockets.map((s, i) => new Promise((resolve) => {
     const sent = now();
@@ -74,6 +83,8 @@ async function main() {
       resolve();
     });
   })));
+  const serverCpuS = cpuSeconds(cfg.serverPid) - serverCpu0;
+  const ownCpu = process.cpuUsage(ownCpu0);
   const lat = acks.map((a) => a.latency).sort((a, b) => a - b);
   const lastAck = acks.length ? Math.max(...acks.map((a) => a.at)) : null;
   for (const s of sockets) s.disconnect();
@@ -83,6 +94,7 @@ async function main() {
     clients: sockets.length, connectS, acked: acks.length, errors: errors.length, errorSamples: errors.slice(0, 5),
     allAckedMs: lastAck, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), maxMs: lat[lat.length - 1] ?? null,
     ballotsPerS: lastAck ? acks.length / (lastAck / 1000) : null, ackedCounts: counts,
+    serverCpuS, fleetCpuS: (ownCpu.user + ownCpu.system) / 1e6,
   }) + "\n");
   process.exit(0);
 }

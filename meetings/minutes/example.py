@@ -18,7 +18,8 @@ from meetings.meeting.models import Meeting, MeetingSession
 from meetings.meeting.operations import close_session, open_session, transition_meeting
 from meetings.speakers.operations import finish_speaker, grant_floor, request_floor
 from meetings.voting.models import Poll
-from meetings.voting.operations import cast_ballot, close_poll, open_poll
+from meetings.voting.casting import cast_ballot
+from meetings.voting.operations import close_poll, open_poll
 
 
 @dataclass

@@ -9,6 +9,7 @@ from meetings.core.errors import BadRequest, Conflict, NotFound
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting
 from meetings.voting import operations as ops
+from meetings.voting.casting import cast_ballot
 from meetings.voting import progress  # noqa: F401 — registers the batched progress hook
 from meetings.voting.models import Poll
 from meetings.voting.schemas import BallotIn, PollIn
@@ -80,7 +81,7 @@ def close_poll(meeting_id: int, poll_id: int, *, actor: User):
                      "receipt; a second ballot without the poll allowing changes is 409",
              response=dict, errors=(403, 404, 409, 422))
 def cast(meeting_id: int, poll_id: int, *, actor: User, body: BallotIn):
-    result = ops.cast_ballot(meeting_id, poll_id, choices_of(body), body.idempotency_key, actor=actor,
+    result = cast_ballot(meeting_id, poll_id, choices_of(body), body.idempotency_key, actor=actor,
                              for_user_id=body.for_user_id)
     return {"poll_id": result.poll_id, "receipt": result.receipt, "choices": result.choices,
             "recorded": True, "repeated": not result.changed}

@@ -1,35 +1,23 @@
-"""Vote operations: create, open (eligibility snapshot), cast, close (result), receipts.
-
-Casting is the hot path (500 tablets at once): one short transaction that reads the poll (FOR SHARE on
-PostgreSQL, so casts run side by side while closing waits for them), inserts the ballot and commits; the
-database's unique keys make a double vote impossible, whatever the application does. Casting writes no
-audit entry and no meeting event (both would serialize every ballot on one row): the record of the ballots is
-their table, sealed into the audit chain at closing by a hash over all of them, and the room sees the count
-of ballots (or the named tally) in batched ``poll.tally`` events from meetings.voting.progress.
-"""
+"""Vote operations: create, open (eligibility snapshot), close (result), receipts. Casting, the hot path, is
+in meetings.voting.casting."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import secrets
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask_babel import gettext as _
-from sqlalchemy.exc import IntegrityError
 
 from meetings.attendance.models import Attendance, Proxy, RollCall
 from meetings.attendance.operations import current_session, quorum
 from meetings.auth.models import User
 from meetings.core.audit import record_audit
 from meetings.core.db import to_local_iso, utcnow
-from meetings.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from meetings.core.errors import Conflict, NotFound, Unprocessable
 from meetings.core.events import emit_event
 from meetings.core.tx import begin_write
 from meetings.extensions import db
@@ -156,161 +144,6 @@ def open_poll(meeting_id: int, poll_id: int, *, actor: User) -> tuple[Poll, list
                                                         for r in rights], "warnings": warnings})
     emit_event(meeting.id, "poll.opened", {**poll_payload(poll), "rights": rights_payload(poll)})
     return poll, warnings
-
-
-# --- casting ------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Cast:
-    poll_id: int
-    receipt: str
-    choices: list[str]
-    changed: bool  # False: the same request again (same idempotency key), nothing written
-
-
-def _seal(key: str, poll_id: int, participant_id: int, receipt: str) -> str:
-    aes = AESGCM(_sealing_key(key, poll_id, participant_id))
-    nonce = secrets.token_bytes(12)
-    return base64.urlsafe_b64encode(nonce + aes.encrypt(nonce, receipt.encode(), None)).decode()
-
-
-def _unseal(key: str, poll_id: int, participant_id: int, sealed: str) -> str:
-    raw = base64.urlsafe_b64decode(sealed.encode())
-    return AESGCM(_sealing_key(key, poll_id, participant_id)).decrypt(raw[:12], raw[12:], None).decode()
-
-
-def _sealing_key(key: str, poll_id: int, participant_id: int) -> bytes:
-    return hashlib.sha256(f"phonghop ballot receipt {poll_id} {participant_id} {key}".encode()).digest()
-
-
-def _key_hash(key: str, poll_id: int, participant_id: int) -> str:
-    return hashlib.sha256(f"phonghop ballot key {poll_id} {participant_id} {key}".encode()).hexdigest()
-
-
-def _check_choices(poll: Poll, choices: list[str]) -> list[str]:
-    keys = poll.option_keys
-    unknown = [c for c in choices if c not in keys]
-    if unknown:
-        raise Unprocessable(_("Unknown choice: %(choices)s. The options are: %(options)s.",
-                              choices=", ".join(unknown), options=", ".join(keys)))
-    if len(set(choices)) != len(choices):
-        raise Unprocessable(_("A choice is given twice."))
-    if not choices:
-        raise Unprocessable(_("Choose an option."))
-    if len(choices) > poll.max_choices:
-        raise Unprocessable(_("At most %(n)s choice(s) in this poll.", n=poll.max_choices))
-    return sorted(choices, key=keys.index)
-
-
-def cast_ballot(meeting_id: int, poll_id: int, choices: list[str], idempotency_key: str, *, actor: User,
-                for_user_id: int | None = None) -> Cast:
-    """Cast the actor's ballot (or, as a proxy holder, the ballot of ``for_user_id``)."""
-    meeting = db.session.get(Meeting, meeting_id)
-    if meeting is None:
-        raise NotFound(_("Meeting %(id)s does not exist or is not visible to you.", id=meeting_id))
-    caster = participant_of(meeting_id, actor.id)
-    if caster is None:
-        load_meeting(meeting_id, actor)  # 404 if invisible, else the 403 below
-        raise Forbidden(_("Only members of the meeting vote."))
-    poll = load_poll(meeting, poll_id, share=True)
-    choices = _check_choices(poll, choices)
-    owner = caster if for_user_id is None or for_user_id == actor.id else participant_of(meeting_id, for_user_id)
-    if owner is None:
-        raise NotFound(_("User %(id)s is not a participant of this meeting.", id=for_user_id))
-    right = db.session.get(PollRight, (poll.id, owner.id))
-    if poll.state != "open":
-        previous = _previous(poll, owner, idempotency_key)
-        if previous is not None:  # a retry that arrives after closing still gets its answer
-            return previous
-        raise Conflict(_("The poll is closed.") if poll.state == "closed" else _("The poll is not open yet."),
-                       extra={"state": poll.state})
-    if right is None or right.caster_participant_id != caster.id:
-        raise Forbidden(_("You have no vote in this poll.") if owner.id == caster.id
-                        else _("You do not hold this member's proxy for this poll."))
-    previous = _previous(poll, owner, idempotency_key)
-    if previous is not None:
-        return previous
-    if poll.secret:
-        return _cast_secret(poll, owner, right, choices, idempotency_key)
-    return _cast_named(poll, owner, caster, right, choices, idempotency_key)
-
-
-def _previous(poll: Poll, owner: Participant, key: str) -> Cast | None:
-    """The answer already given to this idempotency key, or None; another key after voting is a conflict."""
-    if poll.secret:
-        voter = db.session.get(SecretVoter, (poll.id, owner.id))
-        if voter is None:
-            return None
-        if voter.key_hash == _key_hash(key, poll.id, owner.id):
-            receipt = _unseal(key, poll.id, owner.id, voter.sealed_receipt)
-            choice = db.session.get(SecretChoice, receipt)
-            return Cast(poll.id, receipt, choice.choices if choice else [], False)
-        raise Conflict(_("This vote has already been cast; a secret ballot cannot be changed."))
-    ballot = db.session.execute(sa.select(Ballot).where(Ballot.poll_id == poll.id,
-                                                        Ballot.for_participant_id == owner.id)).scalar_one_or_none()
-    if ballot is None:
-        return None
-    if ballot.idempotency_key == key:
-        return Cast(poll.id, ballot.receipt, ballot.choices, False)
-    if not poll.allow_change or poll.state != "open":
-        raise Conflict(_("This vote has already been cast and this poll does not allow changing it."))
-    return None
-
-
-def _cast_named(poll: Poll, owner: Participant, caster: Participant, right: PollRight, choices: list[str],
-                key: str) -> Cast:
-    ballot = db.session.execute(sa.select(Ballot).where(Ballot.poll_id == poll.id,
-                                                        Ballot.for_participant_id == owner.id)).scalar_one_or_none()
-    if ballot is not None:  # a change, allowed by the poll
-        ballot.choices, ballot.idempotency_key, ballot.cast_at = choices, key, utcnow()
-        ballot.cast_by_participant_id = caster.id
-        db.session.flush()
-    else:
-        ballot = Ballot(poll_id=poll.id, for_participant_id=owner.id, cast_by_participant_id=caster.id,
-                        choices=choices, weight=right.weight, receipt=secrets.token_hex(10), idempotency_key=key)
-        twin = _insert(poll, owner, key, ballot)
-        if twin is not None:
-            return twin
-    _mark_dirty(poll)
-    return Cast(poll.id, ballot.receipt, choices, True)
-
-
-def _cast_secret(poll: Poll, owner: Participant, right: PollRight, choices: list[str], key: str) -> Cast:
-    receipt = secrets.token_hex(10)
-    twin = _insert(poll, owner, key,
-                   SecretVoter(poll_id=poll.id, for_participant_id=owner.id, key_hash=_key_hash(key, poll.id, owner.id),
-                               sealed_receipt=_seal(key, poll.id, owner.id, receipt)),
-                   SecretChoice(receipt=receipt, poll_id=poll.id, choices=choices, weight=right.weight))
-    if twin is not None:
-        return twin
-    _mark_dirty(poll)
-    return Cast(poll.id, receipt, choices, True)
-
-
-def _insert(poll: Poll, owner: Participant, key: str, *rows) -> Cast | None:
-    """Insert a ballot's rows; None when they went in. If the same member's twin request (a retry, another
-    tablet) committed first, the unique key refuses ours: answer as the twin was answered when it carried the
-    same idempotency key, else 409. The database, not this check, is what keeps the vote single."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite has one writer at a time (BEGIN IMMEDIATE): no twin can commit between our read and our write.
-        db.session.add_all(rows)
-        db.session.flush()
-        return None
-    try:
-        with db.session.begin_nested():
-            db.session.add_all(rows)
-    except IntegrityError:
-        twin = _previous(poll, owner, key)
-        if twin is None:
-            raise Conflict(_("This vote was cast at the same moment from elsewhere; it is counted once."))
-        return twin
-    return None
-
-
-def _mark_dirty(poll: Poll) -> None:
-    from meetings.core.tx import on_commit
-    from meetings.voting.progress import PollDirty
-    on_commit(PollDirty(poll.meeting_id, poll.id))
 
 
 # --- closing and the result ---------------------------------------------------------------------------------

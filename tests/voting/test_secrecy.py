@@ -39,7 +39,7 @@ def test_a_dump_after_a_secret_poll_links_no_voter_to_a_choice(app, votes, world
     voters = list(db.session.execute(sa.select(Participant).where(
         Participant.meeting_id == votes.meeting.id, Participant.can_vote.is_(True))
         .order_by(Participant.id.desc())).scalars())  # vote in the reverse order of their ids
-    from meetings.voting.operations import cast_ballot
+    from meetings.voting.casting import cast_ballot
     from meetings.core.tx import begin_write, commit
     order = []
     for n, p in enumerate(voters):
