@@ -5,7 +5,7 @@ from meetings.agenda.schemas import (AgendaItemCreate, AgendaItemOut, AgendaItem
                                      CurrentItemIn)
 from meetings.agenda.tree import Node, build_tree, flatten
 from meetings.auth.models import User
-from meetings.core.api import ApiBlueprint
+from meetings.core.api import AfterCommit, ApiBlueprint
 from meetings.meeting.access import load_meeting
 from meetings.meeting.models import Meeting
 
@@ -72,4 +72,4 @@ def reorder(meeting_id: int, *, actor: User, body: AgendaOrderIn):
              body=CurrentItemIn, response=AgendaOut, errors=(403, 404, 409))
 def set_current(meeting_id: int, *, actor: User, body: CurrentItemIn):
     meeting = ops.set_current_item(meeting_id, body.item_id, actor=actor)
-    return agenda_out(meeting)
+    return AfterCommit(lambda: agenda_out(meeting))

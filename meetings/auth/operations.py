@@ -11,7 +11,7 @@ from meetings.auth.models import ApiToken, LoginAttempt, User
 from meetings.auth.passwords import hash_password, needs_rehash, verify_password
 from meetings.auth.schemas import UserCreate, UserPatch
 from meetings.core.audit import record_audit
-from meetings.core.db import utcnow
+from meetings.core.db import prebuilt, utcnow
 from meetings.core.errors import Conflict, Forbidden, NotFound, RateLimited
 from meetings.extensions import db
 
@@ -129,11 +129,11 @@ def revoke_token(token: ApiToken) -> None:
 
 
 def user_for_token(token: str) -> User | None:
-    row = db.session.execute(sa.select(ApiToken).where(ApiToken.token_hash == ApiToken.digest(token)))\
-        .scalar_one_or_none()
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.user.active:
-        return None
-    return row.user
+    """The active user holding this live token (one statement: every API request passes here)."""
+    stmt = prebuilt(("auth.user_for_token",), lambda: sa.select(User).join(ApiToken, ApiToken.user_id == User.id).where(
+        ApiToken.token_hash == sa.bindparam("digest"), ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > sa.bindparam("now"), User.active.is_(True)))
+    return db.session.execute(stmt, {"digest": ApiToken.digest(token), "now": utcnow()}).scalar_one_or_none()
 
 
 def token_row(token: str) -> ApiToken | None:

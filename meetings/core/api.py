@@ -120,6 +120,16 @@ def json_response(payload: Any, status: int) -> Response:
     return Response(_json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json")
 
 
+class AfterCommit:
+    """A response built after the commit, so after the broadcast: a live action (the chair moving the meeting
+    on) reaches the room before the request reads what it answers with."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], Any]):
+        self.build = build
+
+
 class ApiBlueprint(Blueprint):
     def endpoint(self, rule: str, method: str = "GET", *, summary: str, body: type[BaseModel] | None = None,
                  query: type[BaseModel] | None = None, response: Any = None, status: int = 200,
@@ -162,6 +172,8 @@ class ApiBlueprint(Blueprint):
                     # outlive the request (tests, CLI, Socket.IO), and its next commit would publish the rows.
                     db.session.rollback()
                     raise
+                if isinstance(result, AfterCommit):
+                    result = result.build()
                 if isinstance(result, Response):
                     return result
                 if result is None:

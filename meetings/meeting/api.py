@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from pydantic import BaseModel, Field, StringConstraints
 
 from meetings.auth.models import User
-from meetings.core.api import ApiBlueprint
+from meetings.core.api import AfterCommit, ApiBlueprint
 from meetings.core.audit import verify_audit_chain
 from meetings.core.errors import BadRequest, Forbidden
 from meetings.core.schemas import Id, Input, LocalTime, Page
@@ -64,7 +64,7 @@ def patch_meeting(meeting_id: int, *, actor: User, body: MeetingPatch):
              body=TransitionIn, response=MeetingDetailOut, errors=(403, 404, 409, 422))
 def transition(meeting_id: int, *, actor: User, body: TransitionIn):
     meeting = ops.transition_meeting(meeting_id, body.action, comment=body.comment, actor=actor)
-    return meeting_out(meeting, actor, detail=True)
+    return AfterCommit(lambda: meeting_out(meeting, actor, detail=True))
 
 
 # --- participants -----------------------------------------------------------------------------------------

@@ -64,11 +64,11 @@ def test_record_audit_appends_linked_entries_and_moves_the_head(app):
     entries = audit_trail(None)
     assert [(e.idx, e.action, e.actor_id, e.data) for e in entries] == [
         (1, "test.one", None, {"tên": "Thư ký"}), (2, "test.two", 7, {"n": 2})]
-    assert entries[0].prev_hash == GENESIS and entries[1].prev_hash == first.hash
+    assert entries[0].prev_hash == GENESIS and entries[1].prev_hash == first
     assert_chain_intact(entries)
     head = db.session.get(AuditChain, "system")
-    assert (head.length, head.head) == (2, second.hash)
-    assert verify_audit_chain(None).to_dict() == {"ok": True, "length": 2, "head": second.hash,
+    assert (head.length, head.head) == (2, second)
+    assert verify_audit_chain(None).to_dict() == {"ok": True, "length": 2, "head": second,
                                                   "first_bad_index": None, "reason": None}
 
 
