@@ -49,7 +49,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "DATA_DIR": str(data_dir),
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(data_dir),
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection to a database server may have died with a restart: test it at checkout. A SQLite
+        # file's cannot, and the test is a statement more on every request.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": not database_url.startswith("sqlite")},
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         # The pub/sub channel of this installation's workers (two installations may share one Redis).
         "REDIS_CHANNEL": os.environ.get("REDIS_CHANNEL") or "phonghop",

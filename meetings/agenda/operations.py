@@ -9,7 +9,7 @@ from meetings.agenda.schemas import AgendaItemCreate, AgendaItemPatch, AgendaOrd
 from meetings.agenda.tree import OrderError, build_tree, flatten, plan_order
 from meetings.auth.models import User
 from meetings.core.audit import record_audit
-from meetings.core.db import to_local_iso, utcnow
+from meetings.core.db import prebuilt, to_local_iso, utcnow, write_columns
 from meetings.core.errors import Conflict, NotFound, Unprocessable
 from meetings.core.events import emit_event
 from meetings.extensions import db
@@ -36,7 +36,8 @@ def agenda_payload(meeting: Meeting) -> dict:
 
 
 def _load_item(meeting: Meeting, item_id: int) -> AgendaItem:
-    item = db.session.get(AgendaItem, item_id)
+    item = db.session.execute(prebuilt(("agenda.item",), lambda: sa.select(AgendaItem).where(
+        AgendaItem.id == sa.bindparam("item"))), {"item": item_id}).scalar_one_or_none()
     if item is None or item.meeting_id != meeting.id:
         raise NotFound(_("Agenda item %(id)s is not on this meeting's agenda.", id=item_id))
     return item
@@ -157,12 +158,11 @@ def set_current_item(meeting_id: int, item_id: int | None, *, actor: User) -> Me
         _load_item(meeting, item_id)
     if item_id != meeting.current_agenda_item_id:
         now = utcnow()
-        meeting.current_item_started_at = now if item_id is not None else None
-        meeting.current_item_paused_seconds = 0
-        if meeting.paused_at is not None:
-            meeting.paused_at = now  # chosen during a pause: its clock starts when the meeting resumes
-    meeting.current_agenda_item_id = item_id
-    db.session.flush()
+        # The chair's most frequent action: one Core UPDATE instead of the unit of work (see write_columns).
+        write_columns(meeting, current_agenda_item_id=item_id,
+                      current_item_started_at=now if item_id is not None else None, current_item_paused_seconds=0,
+                      # chosen during a pause: the item's clock starts when the meeting resumes
+                      paused_at=now if meeting.paused_at is not None else None)
     record_audit("agenda.current", actor_id=actor.id, meeting_id=meeting.id, data={"item_id": item_id})
     emit_event(meeting.id, "agenda.current",
                {"item_id": item_id, "started_at": to_local_iso(meeting.current_item_started_at),

@@ -38,6 +38,28 @@ def prebuilt(key: tuple, build: Callable[[], Any]) -> Any:
     return stmt
 
 
+def write_columns(obj: Any, **values: Any) -> None:
+    """Set columns of one loaded row with one prebuilt Core UPDATE, and record the values on the instance as
+    if they had been read: for the chair's most frequent actions, where the unit of work's flush cost more than
+    the SQL. Columns with an ``onupdate`` (``updated_at``) are set by the statement and expired on the instance."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    from meetings.extensions import db
+
+    mapper = sa.inspect(obj).mapper
+    table = mapper.local_table
+    (pk,) = mapper.primary_key
+    names = tuple(sorted(values))
+    stmt = prebuilt(("write_columns", table.name, names), lambda: table.update().where(
+        pk == sa.bindparam("_row")).values({n: sa.bindparam(f"_new_{n}") for n in names}))
+    db.session.connection().execute(stmt, {"_row": getattr(obj, pk.key), **{f"_new_{n}": v for n, v in values.items()}})
+    for name, value in values.items():
+        set_committed_value(obj, name, value)
+    stale = [c.key for c in table.columns if c.onupdate is not None and c.key not in values]
+    if stale:
+        db.session.expire(obj, stale)
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
