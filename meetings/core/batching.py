@@ -32,7 +32,8 @@ class _Slot(Generic[Item, Answer]):
 
 class GroupCommit(Generic[Item, Answer]):
     """``submit(item)`` returns ``decide(batch)[i]`` for the item, where ``decide`` runs in the leader's own
-    context and must answer every item of the batch (and not raise: it owns its transaction)."""
+    context and must answer every item of the batch (and not raise: it owns its transaction). If it raises
+    anyway, the leader's caller gets the exception and every other item of the batch the answer None."""
 
     def __init__(self, decide: Callable[[list[Item]], list[Answer]], *, max_batch: int = 1000):
         self._decide = decide
@@ -50,20 +51,42 @@ class GroupCommit(Generic[Item, Answer]):
             lead = not self._leading
             self._leading = True
         if not lead:
-            slot.done.wait()
+            try:
+                slot.done.wait()
+            except BaseException:  # killed while waiting (GreenletExit, a timeout): leave, and pass on the lead
+                self._abandon(slot)
+                raise
             if not slot.lead:
                 return slot.answer
         self._lead()
         return slot.answer
 
-    def _lead(self) -> None:
-        time.sleep(0)  # let requests that are already on their way join this batch
+    def _abandon(self, slot: _Slot[Item, Answer]) -> None:
         with self._lock:
-            batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+            if slot in self._queue:
+                self._queue.remove(slot)
+            if not slot.lead:
+                return
+            successor = self._queue[0] if self._queue else None
+            if successor is not None:
+                successor.lead = True
+            else:
+                self._leading = False
+        if successor is not None:
+            successor.done.set()
+
+    def _lead(self) -> None:
+        batch: list[_Slot[Item, Answer]] = []
+        answers: list[Answer | None] = []
         try:
+            time.sleep(0)  # let requests that are already on their way join this batch
+            with self._lock:
+                batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
             answers = self._decide([s.item for s in batch])
+            if len(answers) != len(batch):
+                raise RuntimeError(f"{len(answers)} answers for {len(batch)} requests")
         except BaseException:
-            answers = [None] * len(batch)
+            answers = [None] * len(batch)  # each is decided again by its own caller
             raise
         finally:
             self.batches += 1

@@ -6,6 +6,7 @@ its lock when another writer committed in between, so write requests start with 
 """
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Callable
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from meetings.extensions import db
 
+log = logging.getLogger(__name__)
 _after_commit_hooks: list[Callable[[list], None]] = []
 
 
@@ -98,7 +100,10 @@ def _flush_outbox(session: Session) -> None:
     if not effects:
         return
     for hook in list(_after_commit_hooks):
-        hook(effects)
+        try:
+            hook(effects)
+        except Exception:  # the write is committed: a failed broadcast must not turn its answer into an error
+            log.exception("after-commit hook %s failed", getattr(hook, "__name__", hook))
 
 
 @event.listens_for(Session, "after_rollback")

@@ -135,6 +135,7 @@ class _Batch:
         self.results: list[Cast | DomainError | None] = [None] * len(requests)
         self.new_named: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}  # (poll, member) -> (request, row)
         self.new_secret: dict[tuple[int, int], tuple[int, dict[str, Any], dict[str, Any]]] = {}
+        self.changes: dict[tuple[int, int], dict[str, Any]] = {}  # named ballots changed, by (poll, member)
         self.dirty: set[tuple[int, int]] = set()
 
     def run(self) -> list[Cast | DomainError]:
@@ -154,7 +155,8 @@ class _Batch:
     def _load(self) -> None:
         poll_ids = sorted({r.poll_id for r in self.requests})
         self.polls = {p.id: p for p in db.session.execute(
-            sa.select(Poll).where(Poll.id.in_(poll_ids)).with_for_update(read=True)).scalars()}
+            sa.select(Poll).where(Poll.id.in_(poll_ids)).with_for_update(read=True)
+            .execution_options(populate_existing=True)).scalars()}  # the locked read, not a copy read earlier
         meeting_ids = sorted({p.meeting_id for p in self.polls.values()} |
                              {r.meeting_id for r in self.requests if r.meeting_id is not None})
         user_ids = sorted({r.actor.id for r in self.requests} | {r.for_user_id for r in self.requests if r.for_user_id})
@@ -187,13 +189,13 @@ class _Batch:
             raise Forbidden(_("Only members of the meeting vote."))
         if poll is None or poll.meeting_id != meeting_id:
             raise NotFound(_("Poll %(id)s does not exist in this meeting.", id=req.poll_id))
-        choices = check_choices(poll, req.choices)
+        choices = check_choices(poll, req.choices)  # bad input is named first, whatever the state
         owner = caster if req.for_user_id in (None, req.actor.id) else self.participants.get((meeting_id,
                                                                                               req.for_user_id))
         if owner is None:
             raise NotFound(_("User %(id)s is not a participant of this meeting.", id=req.for_user_id))
         if poll.state != "open":
-            previous = self._previous(poll, owner.id, req.key)
+            previous = self._same_key(poll, owner.id, req.key)
             if previous is not None:  # a retry that arrives after closing still gets its answer
                 return previous
             raise Conflict(_("The poll is closed.") if poll.state == "closed" else _("The poll is not open yet."),
@@ -226,26 +228,33 @@ class _Batch:
             self.named[slot] = _Named(req.key, receipt, choices)
         return Cast(poll.id, receipt, choices, True)
 
-    def _previous(self, poll: Poll, member_id: int, key: str) -> Cast | None:
-        """The answer already given to this idempotency key, or None; another key after voting is a conflict."""
+    def _same_key(self, poll: Poll, member_id: int, key: str) -> Cast | None:
+        """The answer already given to this idempotency key (nothing written again), or None."""
         slot = (poll.id, member_id)
         if poll.secret:
             voter = self.voters.get(slot)
-            if voter is None:
+            if voter is None or voter.key_hash != _key_hash(key, poll.id, member_id):
                 return None
-            if voter.key_hash != _key_hash(key, poll.id, member_id):
-                raise Conflict(_("This vote has already been cast; a secret ballot cannot be changed."))
             if voter.planned is not None:
                 return Cast(poll.id, voter.planned[0], voter.planned[1], False)
             receipt = _unseal(key, poll.id, member_id, voter.sealed_receipt)
             choice = db.session.get(SecretChoice, receipt)
             return Cast(poll.id, receipt, choice.choices if choice else [], False)
         ballot = self.named.get(slot)
-        if ballot is None:
+        if ballot is None or ballot.key != key:
             return None
-        if ballot.key == key:
-            return Cast(poll.id, ballot.receipt, ballot.choices, False)
-        if not poll.allow_change or poll.state != "open":
+        return Cast(poll.id, ballot.receipt, ballot.choices, False)
+
+    def _previous(self, poll: Poll, member_id: int, key: str) -> Cast | None:
+        """In an open poll: the answer already given to this key, or None (a first ballot, or a change the poll
+        allows); another key after voting is a conflict."""
+        same = self._same_key(poll, member_id, key)
+        if same is not None:
+            return same
+        slot = (poll.id, member_id)
+        if poll.secret and slot in self.voters:
+            raise Conflict(_("This vote has already been cast; a secret ballot cannot be changed."))
+        if not poll.secret and slot in self.named and not poll.allow_change:
             raise Conflict(_("This vote has already been cast and this poll does not allow changing it."))
         return None
 
@@ -254,31 +263,57 @@ class _Batch:
         planned = self.new_named.get(slot)
         if planned is not None:  # changed again within this batch: the planned row takes the last choice
             planned[1].update(choices=choices, idempotency_key=key, cast_by_participant_id=caster_id)
-        else:
-            db.session.execute(sa.update(Ballot).where(Ballot.poll_id == poll_id,
-                                                       Ballot.for_participant_id == member_id)
-                               .values(choices=choices, idempotency_key=key, cast_at=utcnow(),
-                                       cast_by_participant_id=caster_id))
+        else:  # written in _write, in key order with the other changes
+            self.changes[slot] = {"choices": choices, "idempotency_key": key, "cast_at": utcnow(),
+                                  "cast_by_participant_id": caster_id}
         self.named[slot] = _Named(key, self.named[slot].receipt, choices)
 
+    def _apply_changes(self) -> None:
+        for (poll_id, member_id), values in sorted(self.changes.items()):
+            db.session.execute(sa.update(Ballot).where(Ballot.poll_id == poll_id,
+                                                       Ballot.for_participant_id == member_id).values(**values))
+        self.changes.clear()
+
     def _write(self) -> None:
-        """Insert the planned rows in key order (so two workers' batches take their locks in the same order, and
-        a secret poll's storage order is not its voting order); rows the database refuses are answered below."""
+        """Write the planned rows in key order (so two workers' batches take their locks in the same order, and a
+        secret poll's storage order is not its voting order). A row the database refuses was cast meanwhile by
+        another transaction (a retry on another worker, a second tablet): the requests of this batch for that
+        member are decided again, after it, as if they had arrived later."""
+        self._apply_changes()
+        taken: set[tuple[int, int]] = set()
         if self.new_named:
             slots = sorted(self.new_named)
             went_in = self._insert(Ballot, [self.new_named[s][1] for s in slots])
-            for slot in slots:
-                if slot not in went_in:
-                    self._twin(self.new_named[slot][0], slot, secret=False)
+            taken |= {s for s in slots if s not in went_in}
         if self.new_secret:
             slots = sorted(self.new_secret)
             went_in = self._insert(SecretVoter, [self.new_secret[s][1] for s in slots])
-            for slot in slots:
-                if slot not in went_in:
-                    self._twin(self.new_secret[slot][0], slot, secret=True)
+            taken |= {s for s in slots if s not in went_in}
             choices = sorted((self.new_secret[s][2] for s in slots if s in went_in), key=lambda c: c["receipt"])
             if choices:
                 db.session.execute(sa.insert(SecretChoice), choices)
+        if taken:
+            self._after_twins(taken)
+
+    def _after_twins(self, taken: set[tuple[int, int]]) -> None:
+        for slot in taken:
+            self.new_named.pop(slot, None)
+            self.new_secret.pop(slot, None)
+            if self.polls[slot[0]].secret:
+                row = db.session.execute(sa.select(SecretVoter.key_hash, SecretVoter.sealed_receipt).where(
+                    SecretVoter.poll_id == slot[0], SecretVoter.for_participant_id == slot[1])).one()
+                self.voters[slot] = _Voter(row.key_hash, row.sealed_receipt)
+            else:
+                row = db.session.execute(sa.select(Ballot.idempotency_key, Ballot.receipt, Ballot.choices).where(
+                    Ballot.poll_id == slot[0], Ballot.for_participant_id == slot[1])).one()
+                self.named[slot] = _Named(row.idempotency_key, row.receipt, row.choices)
+        for n, req in enumerate(self.requests):
+            if (req.poll_id, self._member_of(req)) in taken:
+                try:
+                    self.results[n] = self._decide(n, req)  # finds the twin's row: same key, change, or 409
+                except DomainError as err:
+                    self.results[n] = err
+        self._apply_changes()
 
     def _insert(self, model: type[Ballot] | type[SecretVoter], rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
         dialect = db.session.get_bind().dialect.name
@@ -286,33 +321,6 @@ class _Batch:
         stmt = insert(model).on_conflict_do_nothing(index_elements=["poll_id", "for_participant_id"]) \
             .returning(model.poll_id, model.for_participant_id)
         return {(p, m) for p, m in db.session.execute(stmt, rows)}
-
-    def _twin(self, n: int, slot: tuple[int, int], *, secret: bool) -> None:
-        """Another transaction cast this member's ballot first (a retry on another worker, a second tablet)."""
-        req = self.requests[n]
-        if secret:
-            row = db.session.execute(sa.select(SecretVoter.key_hash, SecretVoter.sealed_receipt).where(
-                SecretVoter.poll_id == slot[0], SecretVoter.for_participant_id == slot[1])).one()
-            same = row.key_hash == _key_hash(req.key, *slot)
-            if same:
-                receipt = _unseal(req.key, slot[0], slot[1], row.sealed_receipt)
-                chosen = db.session.execute(sa.select(SecretChoice.choices).where(SecretChoice.receipt == receipt)) \
-                    .scalar_one_or_none()
-                self.results[n] = Cast(slot[0], receipt, chosen or [], False)
-        else:
-            row = db.session.execute(sa.select(Ballot.idempotency_key, Ballot.receipt, Ballot.choices).where(
-                Ballot.poll_id == slot[0], Ballot.for_participant_id == slot[1])).one()
-            same = row.idempotency_key == req.key
-            if same:
-                self.results[n] = Cast(slot[0], row.receipt, row.choices, False)
-        if not same:
-            self.results[n] = Conflict(_("This vote was cast at the same moment from elsewhere; it is counted once."))
-        # Later requests of this batch for the same member were answered from our planned row: answer them again.
-        for later, other in enumerate(self.requests[n + 1:], n + 1):
-            if isinstance(self.results[later], Cast) and self.results[later].poll_id == slot[0] and \
-                    self._member_of(other) == slot[1]:
-                self.results[later] = self.results[n] if other.key == req.key else \
-                    Conflict(_("This vote was cast at the same moment from elsewhere; it is counted once."))
 
     def _member_of(self, req: CastRequest) -> int | None:
         poll = self.polls.get(req.poll_id)

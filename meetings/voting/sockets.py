@@ -97,10 +97,12 @@ def register_ballot_handlers(sio: SocketIO) -> None:
     def cast_alone(data: BallotSocketIn, *, actor):
         if isinstance(actor, DisplayCaller):
             raise Forbidden(_("A hall display only shows; it cannot vote."))
-        poll = db.session.get(Poll, data.poll_id)
-        if poll is None:
+        # Only the poll's meeting: the poll itself is read, locked, by cast_ballot (a copy read here would be
+        # what it used, and could be one read before a close committed).
+        meeting_id = db.session.execute(sa.select(Poll.meeting_id).where(Poll.id == data.poll_id)).scalar()
+        if meeting_id is None:
             raise NotFound(_("Poll %(id)s does not exist in this meeting.", id=data.poll_id))
-        return _ack(cast_ballot(poll.meeting_id, poll.id, choices_of(data), data.idempotency_key, actor=actor,
+        return _ack(cast_ballot(meeting_id, data.poll_id, choices_of(data), data.idempotency_key, actor=actor,
                                 for_user_id=data.for_user_id))
 
     @sio.on("ballot.cast")

@@ -83,3 +83,30 @@ def test_events_endpoint_sends_a_snapshot_to_a_caller_from_the_future(client, wo
     assert resp.json["events"] is None
     assert snapshot["meeting"]["state"] == "published"
     assert [i["title"] for i in snapshot["agenda"]["items"]] == ["Nội dung 1", "Nội dung 2"]
+
+
+def test_a_failing_after_commit_hook_does_not_turn_a_committed_write_into_an_error(world, caplog):
+    """A broadcast that fails (the message queue went away) after the commit: the write stands, the caller is
+    answered, the other hooks still run, and the failure is in the log."""
+    from meetings.core import tx
+
+    seen = []
+
+    def broken(effects):
+        raise RuntimeError("the message queue went away")
+
+    def counting(effects):
+        seen.append(len(effects))
+
+    meeting = world.meeting("draft", items=0)
+    tx.add_after_commit_hook(broken)
+    tx.add_after_commit_hook(counting)
+    try:
+        begin_write()
+        emit_event(meeting.id, "test.kept", {})
+        commit()
+    finally:
+        tx._after_commit_hooks.remove(broken)
+        tx._after_commit_hooks.remove(counting)
+    assert seen == [1] and "after-commit hook broken failed" in caplog.text
+    assert event_log(meeting.id)[-1].type == "test.kept"

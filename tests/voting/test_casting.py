@@ -11,13 +11,14 @@ import time
 import pytest
 import sqlalchemy as sa
 
+from meetings.core import batching
 from meetings.core.batching import GroupCommit
 from meetings.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from meetings.core.tx import begin_write, commit
 from meetings.extensions import db
 from meetings.voting import casting
 from meetings.voting.casting import Cast, CastRequest, cast_ballots
-from meetings.voting.models import Ballot, SecretChoice, SecretVoter
+from meetings.voting.models import Ballot, Poll, SecretChoice, SecretVoter
 from tests.fixtures.factories import row_counts
 
 
@@ -210,3 +211,115 @@ def test_a_failed_batch_does_not_stall_the_requests_behind_it():
     follower.join(5)
     assert out == {1: "raised", 2: "ok"} and calls == [[1], [2]]
     assert box.submit(3) == "ok"  # and the box is not stuck
+
+
+def test_after_closing_a_second_ballot_hears_that_the_poll_is_closed(votes, world):
+    pid = votes.opened_poll(allow_change=True)
+    first = decide(CastRequest(world.delegate, pid, ["yes"], "closed-poll-key-001"))[0]
+    assert votes.close(pid).status_code == 200
+    late = decide(CastRequest(world.delegate, pid, ["no"], "closed-poll-key-002"),  # a change, too late
+                  CastRequest(world.delegate2, pid, ["no"], "closed-poll-key-003"),  # a first ballot, too late
+                  CastRequest(world.delegate, pid, ["yes"], "closed-poll-key-001"))  # the acked one, retried
+    assert [type(r) for r in late[:2]] == [Conflict, Conflict]
+    assert [(r.detail, r.extra["state"]) for r in late[:2]] == [("Biểu quyết đã kết thúc.", "closed")] * 2
+    assert late[2] == Cast(pid, first.receipt, ["yes"], False)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_poll_closed_after_the_caster_read_it_refuses_the_ballot(votes, world, app):
+    """A copy of the poll read earlier in the session (still "open") must not decide: the batch's locked read
+    does (PostgreSQL: the close commits between the two reads)."""
+    pid = votes.opened_poll()
+    begin_write()
+    stale = db.session.get(Poll, pid)  # held in the identity map, as a handler that read it holds it
+    assert stale.state == "open"
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.begin() as conn:  # another worker closes the poll meanwhile
+            conn.execute(sa.update(Poll).where(Poll.id == pid).values(state="closed"))
+    finally:
+        engine.dispose()
+    result = cast_ballots([CastRequest(world.delegate, pid, ["yes"], "after-close-key-001")])[0]
+    commit()
+    assert isinstance(result, Conflict) and result.extra["state"] == "closed" and stale.state == "closed"
+    assert db.session.execute(sa.select(sa.func.count()).select_from(Ballot)
+                              .where(Ballot.poll_id == pid)).scalar_one() == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_a_twin_with_another_key_is_changed_when_the_poll_allows_it(votes, world, app, monkeypatch):
+    pid = votes.opened_poll(allow_change=True)
+    engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    original = casting._Batch._write
+
+    def other_worker_first(batch):
+        member = next(iter(batch.new_named))[1]
+        with engine.begin() as conn:
+            conn.execute(sa.insert(Ballot).values(poll_id=pid, for_participant_id=member, cast_by_participant_id=member,
+                                                  choices=["no"], weight=1, receipt="twinreceipt-allowed",
+                                                  idempotency_key="twin-key-other-tablet"))
+        return original(batch)
+
+    monkeypatch.setattr(casting._Batch, "_write", other_worker_first)
+    try:
+        (mine,) = decide(CastRequest(world.delegate, pid, ["yes"], "my-key-0000000001"))
+    finally:
+        engine.dispose()
+    assert mine == Cast(pid, "twinreceipt-allowed", ["yes"], True)  # after the twin, as a change
+    db.session.expire_all()
+    assert db.session.execute(sa.select(Ballot.choices, Ballot.idempotency_key).where(Ballot.poll_id == pid)) \
+        .one() == (["yes"], "my-key-0000000001")
+
+
+def test_a_caller_killed_while_waiting_passes_the_lead_on(monkeypatch):
+    class Killed(BaseException):
+        pass
+
+    release = threading.Event()
+    seen: list[list[int]] = []
+
+    def slow(items: list[int]) -> list[int]:
+        seen.append(list(items))
+        if len(seen) == 1:
+            release.wait(5)
+        return [i * 10 for i in items]
+
+    class DyingSlot(batching._Slot):
+        """The slot of item 2: its caller dies (GreenletExit, a timeout) when woken."""
+
+        def __init__(self, item):
+            super().__init__(item)
+            if item == 2:
+                inner = self.done
+
+                class Dying:
+                    def set(self):
+                        inner.set()
+
+                    def wait(self, timeout=None):
+                        inner.wait(5)
+                        raise Killed()
+                self.done = Dying()
+
+    monkeypatch.setattr(batching, "_Slot", DyingSlot)
+    box: GroupCommit[int, int] = GroupCommit(slow)
+    out: dict[int, object] = {}
+
+    def call(i: int) -> None:
+        try:
+            out[i] = box.submit(i)
+        except Killed:
+            out[i] = "killed"
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in (1, 2, 3)]
+    threads[0].start()
+    while not seen:
+        time.sleep(0.005)
+    for t in threads[1:]:
+        t.start()
+        time.sleep(0.05)  # 2 queues before 3
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert out == {1: 10, 2: "killed", 3: 30} and seen == [[1], [3]]  # 2 got the lead, died, 3 took it
+    assert box.submit(4) == 40
