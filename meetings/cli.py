@@ -94,6 +94,9 @@ def register_cli(app: Flask) -> None:
         if trust_roots is not None:
             try:
                 roots = load_certificates(trust_roots.read_bytes())
+            except OSError as err:
+                click.echo(f"error: cannot read {trust_roots}: {err.strerror}", err=True)
+                sys.exit(2)
             except CertificateError as err:
                 click.echo(f"error: {trust_roots}: {err}", err=True)
                 sys.exit(2)

@@ -197,13 +197,14 @@ def _add_signing(body, users: dict[str, User]) -> bool:
     root = test_root_ca(current_app)
     if root is None:
         return False
-    begin_write()
     for username in ("thuky", "chutoa"):
         user = users[username]
         identity = issue_personal_certificate(root, user.full_name, organisation="HĐND tỉnh Hòa Bình (demo)",
                                               title=user.title[:64] or None)
         save_credential(actor=user, p12=write_pkcs12(identity, PASSWORD), passphrase=PASSWORD,
                         signature_png=demo_signature_png(user.full_name, seed=user.id))
+        commit()  # each upload is its own write (the file is checked before the transaction starts)
+    begin_write()
     set_body_seal(body.id, demo_seal_png(body.name.replace(" (demo)", "")), actor=users["admin"])
     commit()
     return True

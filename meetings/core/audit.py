@@ -11,12 +11,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.util import identity_key
 
 from meetings.core.chain import GENESIS, ChainReport, entry_hash, verify_chain
-from meetings.core.db import Base, UTCDateTime, prebuilt, utcnow
+from meetings.core.db import Base, UTCDateTime, dialect_insert, prebuilt, utcnow
 from meetings.extensions import db
 
 
@@ -60,8 +59,7 @@ def chain_name(meeting_id: int | None) -> str:
 
 def _append_statements(dialect: str) -> tuple[sa.Executable, sa.Executable, sa.Executable]:
     chains, entries = AuditChain.__table__, AuditEntry.__table__
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    upsert = insert(chains).values(name=sa.bindparam("chain"), length=0, head=GENESIS)
+    upsert = dialect_insert(dialect)(chains).values(name=sa.bindparam("chain"), length=0, head=GENESIS)
     lock = upsert.on_conflict_do_update(index_elements=["name"], set_={"name": upsert.excluded.name}) \
         .returning(chains.c.length, chains.c.head)
     move = chains.update().where(chains.c.name == sa.bindparam("chain")) \

@@ -41,7 +41,7 @@ class GroupCommit(Generic[Item, Answer]):
         self._lock = threading.Lock()
         self._queue: list[_Slot[Item, Answer]] = []
         self._leading = False
-        self.batches = 0  # decided so far (for the benchmark's figures)
+        self.batches = 0  # decided so far, and the items in them
         self.items = 0
 
     def submit(self, item: Item) -> Answer | None:
@@ -58,7 +58,7 @@ class GroupCommit(Generic[Item, Answer]):
                 raise
             if not slot.lead:
                 return slot.answer
-        self._lead()
+        self._lead(slot)
         return slot.answer
 
     def _abandon(self, slot: _Slot[Item, Answer]) -> None:
@@ -75,7 +75,7 @@ class GroupCommit(Generic[Item, Answer]):
         if successor is not None:
             successor.done.set()
 
-    def _lead(self) -> None:
+    def _lead(self, own: _Slot[Item, Answer]) -> None:
         batch: list[_Slot[Item, Answer]] = []
         answers: list[Answer | None] = []
         try:
@@ -92,6 +92,8 @@ class GroupCommit(Generic[Item, Answer]):
             self.batches += 1
             self.items += len(batch)
             with self._lock:
+                if own in self._queue:  # killed before it took its batch: it is nobody's to lead now
+                    self._queue.remove(own)
                 successor = self._queue[0] if self._queue else None
                 if successor is not None:
                     successor.lead = True

@@ -1,6 +1,7 @@
 """Declarative base, column types and time helpers shared by every model."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any, Callable
@@ -58,6 +59,31 @@ def write_columns(obj: Any, **values: Any) -> None:
     stale = [c.key for c in table.columns if c.onupdate is not None and c.key not in values]
     if stale:
         db.session.expire(obj, stale)
+
+
+def one_of(column: Any, values: Any) -> sa.ColumnElement[bool]:
+    """``column IN values`` with the whole set as one parameter (PostgreSQL: ``= ANY(array)``, SQLite: a JSON
+    array through ``json_each``): the statement's SQL stays the same whatever the number of sockets, so it is
+    compiled once instead of rendering one parameter per socket twice a second (500 sockets: a sweep took
+    33 ms on PostgreSQL, now 13; on SQLite 7, now 6)."""
+    from sqlalchemy.dialects import postgresql
+
+    from meetings.extensions import db
+
+    values = sorted(values)
+    if db.engine.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.String()))))
+
+
+def dialect_insert(dialect: str) -> Callable[..., Any]:
+    """The dialect's INSERT, which has ``on_conflict_do_nothing`` / ``on_conflict_do_update`` (SQLite, PostgreSQL)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if dialect not in ("postgresql", "sqlite"):
+        raise RuntimeError(f"unsupported database: {dialect}")
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def utcnow() -> datetime:

@@ -62,6 +62,11 @@ class BlobStore(ABC):
     def open(self, sha: str) -> BinaryIO:
         """A binary file positioned at the start of the blob. Raises BlobNotFound."""
 
+    def read(self, sha: str) -> bytes:
+        """The whole blob (for PDFs the signing and verifying code needs in memory). Raises BlobNotFound."""
+        with self.open(sha) as fh:
+            return fh.read()
+
     @abstractmethod
     def path(self, sha: str) -> Path | None:
         """The blob's file on local disk (for X-Accel-Redirect and ranged serving), None if not local."""

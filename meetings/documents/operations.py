@@ -98,7 +98,7 @@ def prepare_upload(path: Path, filename: str, *, org_name: str, doc_number: str 
     signer = org_signer()
     try:
         signed = sign_document(sanitized, signer=signer.identity, org_name=org_name, doc_number=doc_number or None,
-                               signing_time=signing_time or utcnow(), timestamper=_timestamper())
+                               signing_time=signing_time or utcnow(), timestamper=configured_timestamper())
     except SigningError as err:
         raise Unprocessable(_("The document could not be signed: %(reason)s", reason=str(err)))
     blob = blob_store().put(signed)
@@ -107,7 +107,8 @@ def prepare_upload(path: Path, filename: str, *, org_name: str, doc_number: str 
                         removed=[r.to_dict() for r in result.removed], signed_by=signer.identity.common_name)
 
 
-def _timestamper():
+def configured_timestamper():
+    """The time-stamping authority of TSA_URL (signatures become PAdES B-T), or None (B-B)."""
     url = current_app.config["TSA_URL"]
     if not url:
         return None

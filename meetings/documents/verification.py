@@ -43,8 +43,7 @@ def version_report(version: DocumentVersion) -> dict[str, Any]:
         if hit is not None and now - hit[0] < TTL:
             _cache.move_to_end(key)
             return hit[1]
-    with ops.blob_store().open(version.blob_sha256) as fh:
-        report = verify_pdf(fh.read(), trust_roots=roots).to_dict()
+    report = verify_pdf(ops.blob_store().read(version.blob_sha256), trust_roots=roots).to_dict()
     with _lock:
         _cache[key] = (now, report)
         while len(_cache) > MAX_ENTRIES:

@@ -133,14 +133,12 @@ def _file(name: str, *, required: bool, limit: int) -> bytes | None:
                      "optionally their signature image (transparent PNG)",
              multipart={"file": "the .p12/.pfx file", "passphrase": "its passphrase",
                         "signature_image": "optional transparent PNG of the handwritten signature"},
-             response=CredentialOut, errors=(400, 413, 422))
+             response=CredentialOut, errors=(400, 413, 422), late_write=True)
 def put_credential(*, actor: User):
-    p12 = _file("file", required=True, limit=200_000)
+    p12 = _file("file", required=True, limit=ops.P12_MAX_BYTES)
     image = _file("signature_image", required=False, limit=2_000_000)
-    passphrase = request.form.get("passphrase", "")
-    if len(passphrase) > 1000:
-        raise BadRequest(_("The passphrase is too long."))
-    ops.save_credential(actor=actor, p12=p12 or b"", passphrase=passphrase, signature_png=image)
+    ops.save_credential(actor=actor, p12=p12 or b"", passphrase=request.form.get("passphrase", ""),
+                        signature_png=image)
     return CredentialOut.model_validate(ops.credential_payload(actor.id))
 
 

@@ -26,11 +26,11 @@ from meetings.documents.org_signer import org_signer
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting
 from meetings.meeting.models import Meeting, MeetingTransition
+from meetings.minutes.archive import RECORD_ATTACHMENT
 from meetings.minutes.models import Minutes
 from meetings.minutes.record import assemble_record, differences, record_text
 from meetings.signing.pki import certificates_pem
 
-RECORD_ATTACHMENT = "minutes-record.json"
 
 
 def ensure_archivable(meeting: Meeting) -> Minutes:
@@ -46,19 +46,14 @@ def index_archived(meeting: Meeting, minutes: Minutes) -> None:
     from meetings.search.operations import SearchSource, index_meeting
     from meetings.search.text import pdf_text
 
-    record = signed_record(_blob(minutes.pdf_sha256))
+    record = signed_record(blob_store().read(minutes.pdf_sha256))
     # The index holds the text only: titles go in too, so "bien ban" finds every minutes.
     sources = [SearchSource(kind="minutes", ref_id=meeting.id, title=f"Biên bản: {meeting.title}",
                             text=f"Biên bản\n{record_text(record) if record else meeting.title}")]
     for doc, version in _current_documents(meeting.id):
         sources.append(SearchSource(kind="document", ref_id=doc.id, title=doc.title,
-                                    text=f"{doc.number} {doc.title}\n{pdf_text(_blob(version.blob_sha256))}"))
+                                    text=f"{doc.number} {doc.title}\n{pdf_text(blob_store().read(version.blob_sha256))}"))
     index_meeting(meeting.id, sources)
-
-
-def _blob(sha: str) -> bytes:
-    with blob_store().open(sha) as fh:
-        return fh.read()
 
 
 def _current_documents(meeting_id: int) -> list[tuple[Document, DocumentVersion]]:
@@ -118,10 +113,10 @@ def build_meeting_archive(meeting_id: int, *, actor: User) -> tuple[bytes, str]:
                                   .order_by(Document.id)).scalars():
         for version in doc.versions:
             documents.append(ArchiveFile(path=f"documents/{doc.id}-v{version.version_no}-{_slug(doc.title)}.pdf",
-                                         data=_blob(version.blob_sha256), kind="document"))
+                                         data=blob_store().read(version.blob_sha256), kind="document"))
     meta = _meeting_meta(meeting, minutes)
     report = check_meeting_report(meeting, minutes)
-    data = build_archive(meeting=meta, minutes_pdf=_blob(minutes.pdf_sha256), documents=documents,
+    data = build_archive(meeting=meta, minutes_pdf=blob_store().read(minutes.pdf_sha256), documents=documents,
                          audit_entries=_audit_entries(meeting.id), report=report,
                          trust_roots_pem=certificates_pem(org_signer().trust_roots),
                          created_at=meta["archived_at"] or meta["finalized_at"] or "")
@@ -156,7 +151,7 @@ def check_meeting_report(meeting: Meeting, minutes: Minutes) -> dict[str, Any]:
     add("audit.head", head_ok, _("The audit log contains the head printed in the minutes.") if head_ok else
         _("The audit log no longer contains the head printed in the minutes (entry %(i)s).", i=minutes.audit_length))
 
-    pdf = _blob(minutes.pdf_sha256) if minutes.pdf_sha256 else b""
+    pdf = blob_store().read(minutes.pdf_sha256) if minutes.pdf_sha256 else b""
     pdf_ok = hashlib.sha256(pdf).hexdigest() == minutes.pdf_sha256
     add("minutes.file", pdf_ok, _("The stored minutes file is intact.") if pdf_ok else
         _("The stored minutes file does not match its hash."))
@@ -171,7 +166,7 @@ def check_meeting_report(meeting: Meeting, minutes: Minutes) -> dict[str, Any]:
             who=sig.signer_common_name or "?", verdict=words["headline"]))
 
     for doc, version in _current_documents(meeting.id):
-        data = _blob(version.blob_sha256)
+        data = blob_store().read(version.blob_sha256)
         ok = hashlib.sha256(data).hexdigest() == version.blob_sha256
         add(f"document:{doc.id}-v{version.version_no}", ok, _("Document “%(t)s” is intact.", t=doc.title) if ok else
             _("Document “%(t)s” (version %(v)s) no longer matches its hash.", t=doc.title, v=version.version_no))

@@ -31,7 +31,7 @@ from meetings.core.errors import BadRequest, Conflict, Forbidden, NotFound, Unpr
 from meetings.core.i18n import state_label
 from meetings.core.events import emit_event
 from meetings.core.tx import restart_as_writer
-from meetings.documents.operations import blob_store
+from meetings.documents.operations import blob_store, configured_timestamper
 from meetings.documents.org_signer import org_signer
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting, require_role
@@ -315,14 +315,22 @@ def _cert_sha256(cert: x509.Certificate) -> str:
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
 
 
+P12_MAX_BYTES = 200_000
+PASSPHRASE_MAX = 1000
+
+
 def save_credential(*, actor: User, p12: bytes, passphrase: str, signature_png: bytes | None) -> SigningCredential:
-    """Store a signing official's PKCS#12 (checked with the passphrase, which is then forgotten)."""
+    """Store a signing official's PKCS#12 (checked with the passphrase, which is then forgotten). A ``late_write``
+    operation: the file is opened (its key derivation can be slow, and the uploader chose it) before the write
+    transaction starts."""
     from meetings.signing.images import check_png
 
     if not p12:
         raise BadRequest(_("Choose the PKCS#12 (.p12 / .pfx) file of your certificate."))
-    if len(p12) > 200_000:
+    if len(p12) > P12_MAX_BYTES:
         raise Unprocessable(_("This file is too large to be a PKCS#12 certificate file."))
+    if len(passphrase) > PASSPHRASE_MAX:
+        raise BadRequest(_("The passphrase is too long."))
     try:
         identity = read_pkcs12(p12, passphrase)
         identity.ensure_usable(utcnow())
@@ -333,6 +341,7 @@ def save_credential(*, actor: User, p12: bytes, passphrase: str, signature_png: 
             signature_png = check_png(signature_png)
         except ValueError as err:
             raise Unprocessable(_("The signature image cannot be used: %(reason)s", reason=str(err))) from None
+    restart_as_writer()
     cred = db.session.get(SigningCredential, actor.id)
     if cred is None:
         cred = SigningCredential(user_id=actor.id)
@@ -444,16 +453,6 @@ def _appearance(ctx: _SigningContext, user: User | None, signing_time: dt.dateti
                              image_png=cred.signature_png if cred else None)
 
 
-def _current_pdf(ctx: _SigningContext) -> bytes:
-    with blob_store().open(ctx.base_sha) as fh:
-        return fh.read()
-
-
-def _timestamper():
-    from meetings.documents.operations import _timestamper as configured
-    return configured()
-
-
 def sign_minutes(meeting_id: int, *, actor: User, step: str | None = None, passphrase: str | None = None) \
         -> MinutesSignature:
     """Sign the next step on the server: an official with their stored PKCS#12 (passphrase given now), the seal
@@ -477,8 +476,8 @@ def sign_minutes(meeting_id: int, *, actor: User, step: str | None = None, passp
             raise Unprocessable(_("Wrong passphrase for your certificate.")) from None
     appearance = _appearance(ctx, actor, now)
     try:
-        signed = sign_field(_current_pdf(ctx), ctx.step, signer=identity, signing_time=now, appearance=appearance,
-                            timestamper=_timestamper(), reason=_signing_reason(ctx.step),
+        signed = sign_field(blob_store().read(ctx.base_sha), ctx.step, signer=identity, signing_time=now, appearance=appearance,
+                            timestamper=configured_timestamper(), reason=_signing_reason(ctx.step),
                             location=ctx.meeting.place or None)
     except (SigningError, CertificateError) as err:
         raise Unprocessable(_("The minutes could not be signed: %(reason)s", reason=str(err))) from None
@@ -534,9 +533,9 @@ def start_external_signature(meeting_id: int, *, actor: User, certificate_pem: s
         raise Conflict(_("The organisation's seal is applied on the server, not with a personal device."))
     now = utcnow()
     try:
-        prepared = prepare_external(_current_pdf(ctx), ctx.step, certificates=certs, signing_time=now,
+        prepared = prepare_external(blob_store().read(ctx.base_sha), ctx.step, certificates=certs, signing_time=now,
                                     appearance=_appearance(ctx, actor, now), reason=_signing_reason(ctx.step),
-                                    location=ctx.meeting.place or None, timestamper=_timestamper())
+                                    location=ctx.meeting.place or None, timestamper=configured_timestamper())
     except (SigningError, CertificateError) as err:
         raise Unprocessable(_("The minutes could not be prepared for signing: %(reason)s", reason=str(err))) from None
     restart_as_writer()
@@ -586,9 +585,9 @@ def complete_external_signature(meeting_id: int, request_id: str, *, actor: User
     ctx = _signing_context(meeting_id, actor, req.step)
     if ctx.base_sha != req.base_pdf_sha256:
         raise Conflict(_("The minutes changed since this signature was prepared; start again."))
-    prepared = ExternalRequest.from_json(req.state)
     try:
-        signed = finish_external(prepared, signature, timestamper=_timestamper())
+        prepared = ExternalRequest.from_json(req.state)
+        signed = finish_external(prepared, signature, timestamper=configured_timestamper())
     except SigningError as err:
         raise Unprocessable(_("The signature cannot be used: %(reason)s", reason=str(err))) from None
     sig = _record_signature(ctx, meeting_id, actor, signed, prepared.certificate, "external", prepared.signing_time)

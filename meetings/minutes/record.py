@@ -23,11 +23,11 @@ from meetings.core.db import VN_TZ
 from meetings.documents.models import Document, DocumentVersion
 from meetings.extensions import db
 from meetings.meeting.models import Meeting, Participant
+from meetings.minutes.archive import RECORD_FORMAT
 from meetings.minutes.models import Minutes, MinutesEntry
 from meetings.speakers.models import SpeakerRequest
 from meetings.voting.models import Ballot, Poll, SecretChoice
 
-FORMAT = "phonghop-minutes/1"
 
 STATUS_LABELS = {"present": "Có mặt", "late": "Đến muộn", "left_early": "Về sớm",
                  "absent_excused": "Vắng có lý do", "absent_unexcused": "Vắng không lý do",
@@ -213,7 +213,7 @@ def assemble_record(meeting: Meeting, minutes: Minutes, *, audit_length: int, au
     starts = min((s.opened_at for s in meeting.sessions if s.opened_at), default=meeting.starts_at)
     ends = max((s.closed_at for s in meeting.sessions if s.closed_at), default=meeting.ends_at)
     return {
-        "format": FORMAT,
+        "format": RECORD_FORMAT,
         "body": {"name": body.name, "parent_name": ""},
         "meeting": {"id": meeting.id, "title": meeting.title, "number": meeting.number, "place": meeting.place,
                     "minutes_number": minutes.number, "starts_at_text": time_text(starts),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import json
 import subprocess
 import threading
 import unicodedata
@@ -27,13 +26,14 @@ import weasyprint
 from weasyprint.css import ColorProfile
 from weasyprint.text.fonts import FontConfiguration
 
+from meetings.core.chain import canonical_json
+from meetings.minutes.archive import RECORD_ATTACHMENT
 from meetings.signing.pades import FieldSpec
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 TEMPLATE = "minutes/pdf/bien_ban.html"
 STYLESHEET = TEMPLATES_DIR / "minutes" / "pdf" / "bien_ban.css"
 
-RECORD_ATTACHMENT = "minutes-record.json"
 PDF_VARIANT = "pdf/a-3b"
 
 SECRETARY_FIELD = "secretary"
@@ -61,7 +61,7 @@ class RenderedMinutes:
 
 def canonical_record_json(record: dict[str, Any]) -> bytes:
     """The attachment's exact bytes: what the verifier compares against after reading it back."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return canonical_json(record).encode("utf-8")
 
 
 def _nfc(value: Any) -> Any:

@@ -14,7 +14,6 @@
 """
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import struct
@@ -31,7 +30,6 @@ from flask_babel import gettext as _
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room, leave_room
 from gevent.lock import Semaphore
 from pydantic import Field, ValidationError
-from sqlalchemy.dialects import postgresql
 from socketio import packet as sio_packet
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import ConnectionState
@@ -42,7 +40,7 @@ from wsproto.utilities import RemoteProtocolError
 from meetings.auth.models import ApiToken, User
 from meetings.bodies.models import BodyMember
 from meetings.config import ConfigError
-from meetings.core.db import utcnow
+from meetings.core.db import one_of, utcnow
 from meetings.core.errors import BadRequest, DomainError, NotAuthenticated, NotFound
 from meetings.core.events import CommittedEvent
 from meetings.core.schemas import Id, Input
@@ -50,6 +48,7 @@ from meetings.core.tx import add_after_commit_hook, begin_write, commit
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting
 from meetings.meeting.models import DisplayToken, Meeting, Participant
+from meetings.realtime.credentials import credential_ok, live_api_tokens
 from meetings.realtime.sync import catch_up
 from meetings.realtime.tickets import read_ticket
 
@@ -408,19 +407,14 @@ def _current_actor(sio: SocketIO) -> User | DisplayCaller:
 
 
 def _display_valid(conn: Connection) -> bool:
-    from meetings.meeting.models import DisplayToken
     display = db.session.execute(sa.select(DisplayToken).where(DisplayToken.token_hash == conn.token_digest)) \
         .scalar_one_or_none()
     return display is not None and display.revoked_at is None
 
 
 def credential_valid(conn: Connection, user: User) -> bool:
-    if not user.active:
-        return False
-    if conn.epoch is not None:
-        return conn.epoch == user.session_epoch
-    row = db.session.execute(sa.select(ApiToken).where(ApiToken.token_hash == conn.token_digest)).scalar_one_or_none()
-    return row is not None and row.revoked_at is None and row.expires_at > utcnow()
+    live = live_api_tokens([conn.token_digest]) if conn.epoch is None else set()
+    return credential_ok(user, conn.epoch, conn.token_digest, live)
 
 
 def socket_event(sio: SocketIO, schema: type[Input], *, writes: bool = False) -> Callable:
@@ -557,10 +551,7 @@ def sweep_once(sio: SocketIO) -> dict[str, int]:
         User.id, User.active, User.session_epoch, User.is_admin).where(one_of(User.id, user_ids)))} \
         if user_ids else {}
     sio.sleep(0)
-    digests = {c.token_digest for c, _m in conns.values() if c.token_digest and c.display_meeting_id is None}
-    live_tokens = set(db.session.execute(sa.select(ApiToken.token_hash).where(
-        one_of(ApiToken.token_hash, digests), ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > utcnow())).scalars()) if digests else set()
+    live_tokens = live_api_tokens(c.token_digest for c, _m in conns.values() if c.display_meeting_id is None)
     sio.sleep(0)
     meeting_ids = {m for _c, joined in conns.values() for m in joined}
     allowed = _allowed_pairs(sio, meeting_ids, user_ids) if meeting_ids and user_ids else set()
@@ -575,8 +566,7 @@ def sweep_once(sio: SocketIO) -> dict[str, int]:
         if conn.display_meeting_id is not None:
             valid = conn.token_digest in live_displays
         else:
-            valid = user is not None and user.active and (
-                conn.epoch == user.session_epoch if conn.epoch is not None else conn.token_digest in live_tokens)
+            valid = credential_ok(user, conn.epoch, conn.token_digest, live_tokens)
         if not valid:
             sio.server.disconnect(sid, namespace="/")
             connections(sio).pop(sid, None)
@@ -602,18 +592,6 @@ def _allowed_pairs(sio: SocketIO, meeting_ids: set[int], user_ids: set[int]) -> 
         one_of(Meeting.id, meeting_ids), one_of(BodyMember.user_id, user_ids),
         BodyMember.role.in_(("secretary", "approver")))).all()
     return {tuple(p) for p in pairs} | {tuple(s) for s in staff}
-
-
-def one_of(column, values) -> sa.ColumnElement[bool]:
-    """``column IN values`` with the whole set as one parameter (PostgreSQL: ``= ANY(array)``, SQLite: a JSON
-    array through ``json_each``): the statement's SQL stays the same whatever the number of sockets, so it is
-    compiled once instead of rendering one parameter per socket twice a second (500 sockets: a sweep took
-    33 ms on PostgreSQL, now 13; on SQLite 7, now 6)."""
-    values = sorted(values)
-    if db.engine.dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam(None, values, type_=postgresql.ARRAY(column.type)))
-    return column.in_(sa.select(sa.column("value")).select_from(
-        sa.func.json_each(sa.bindparam(None, json.dumps(values), type_=sa.String()))))
 
 
 def run_sweeper(app: Flask, sio: SocketIO) -> None:

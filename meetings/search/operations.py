@@ -93,10 +93,13 @@ def parse_query(query: str) -> ParsedQuery:
     text = _clean(query or "").strip()
     if len(text) > MAX_QUERY:
         raise Unprocessable(_("The search text is too long: at most %(n)s characters.", n=MAX_QUERY))
-    terms = list(dict.fromkeys(textlib.words(text)))[:MAX_TERMS]
+    words = textlib.words(text)
+    terms = list(dict.fromkeys(words))
     if not terms:
         raise Unprocessable(_("Enter a word to search for."))
-    last = textlib.words(text)[-1]
+    if len(terms) > MAX_TERMS:  # every word must occur: dropping some would find what was not asked for
+        raise Unprocessable(_("Search for at most %(n)s different words.", n=MAX_TERMS))
+    last = words[-1]
     prefix = len(last) >= MIN_PREFIX
     if prefix:
         terms = [t for t in terms if t != last] + [last]

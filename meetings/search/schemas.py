@@ -5,15 +5,16 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from meetings.core.schemas import Input, Output
+from meetings.search.operations import MAX_LIMIT, MAX_QUERY, MAX_TERMS
 
 
 class SearchQuery(Input):
     model_config = Input.model_config | {"strict": False}
     # No length limit here: an empty or too long query is a 422 with a sentence that says what to do.
-    q: str = Field(default="", description="The words to find (at most 200 characters). Diacritics are "
-                                           "optional: “bien ban” finds “biên bản”. Every word must occur; the "
-                                           "last one may be the beginning of a word.")
-    limit: Annotated[int, Field(ge=1, le=50)] = 20
+    q: str = Field(default="", description=f"The words to find (at most {MAX_QUERY} characters, {MAX_TERMS} "
+                                           "words). Diacritics are optional: “bien ban” finds “biên bản”. Every "
+                                           "word must occur; the last one may be the beginning of a word.")
+    limit: Annotated[int, Field(ge=1, le=MAX_LIMIT)] = 20
     offset: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
 
 

@@ -16,7 +16,9 @@ MAX_PAGE = 500
 
 def _page_number() -> int:
     raw = request.args.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isascii() and raw.isdigit() and int(raw) >= 1 else 1
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 6:  # int() refuses more than 4300 digits
+        return 1
+    return min(max(int(raw), 1), MAX_PAGE)
 
 
 @bp.get("/search")
@@ -32,4 +34,4 @@ def index():
             error = err.detail
     pages = -(-result["total"] // PER_PAGE) if result else 0
     return render_template("search/index.html", query=query, result=result, error=error, page=page,
-                           pages=pages, per_page=PER_PAGE), 422 if error else 200
+                           pages=pages, per_page=PER_PAGE, max_query=ops.MAX_QUERY), 422 if error else 200

@@ -36,11 +36,9 @@ Box = tuple[float, float, float, float]
 
 
 class Appearance(Protocol):
-    """What a visible signature needs: a stamp style and its natural size in points."""
+    """What a visible signature needs: its stamp style (the field's box is placed by the caller)."""
 
     def stamp_style(self) -> BaseStampStyle: ...
-
-    def size(self) -> tuple[float, float]: ...
 
 
 def format_signing_time(moment: dt.datetime) -> str:

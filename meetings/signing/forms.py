@@ -47,9 +47,6 @@ MAX_TEXT_SHARE = 0.5  # of the box's height, when there is an image too
 _BASELINE = (LEADING - FONT_SIZE) / 2 + FONT_SIZE * 0.8
 IMAGE_DPI = 300       # images are reduced to this resolution at the box's size: sharp in print, small in the PDF
 
-OFFICIAL_IMAGE_WIDTH = 150.0  # natural sizes, for callers that place fields with ``size()``
-SEAL_DIAMETER = 100.0         # Vietnamese seals are 35–42 mm across
-
 
 @dataclass(frozen=True)
 class Rect:
@@ -248,12 +245,36 @@ def _decoded_picture(png: bytes) -> _Picture:
     return _Picture(png)
 
 
-def _text_height(lines: int) -> float:
-    return lines * LEADING
+class _Appearance:
+    """What the official's and the seal's appearances share: an optional picture, checked when the appearance is
+    made (a naive time or an unusable image is refused then, not halfway through signing), text lines in a font
+    that has their characters, and the stamp style. Subclasses are frozen dataclasses with ``signing_time``,
+    ``image_png``, ``font``, ``text_position`` and ``_picture`` fields, and give ``lines``. The field's box is
+    the caller's (the minutes place theirs from the layout), so these have no natural size."""
+
+    signing_time: dt.datetime
+    image_png: bytes | None
+    font: StampFont | None
+    text_position: TextPosition
+    _picture: _Picture | None
+    lines: list[str]
+
+    def __post_init__(self) -> None:
+        format_signing_time(self.signing_time)
+        if self.image_png is not None:
+            object.__setattr__(self, "_picture", _decoded_picture(bytes(self.image_png)))  # ValueError if unusable
+
+    @functools.cached_property
+    def _font(self) -> StampFont:
+        return self.font or font_for(" ".join(self.lines))
+
+    def stamp_style(self) -> BaseStampStyle:
+        return ImageAndTextStampStyle(lines=tuple(self.lines), picture=self._picture, font=self._font,
+                                      text_position=self.text_position)
 
 
 @dataclass(frozen=True, eq=False)
-class OfficialSignature:
+class OfficialSignature(_Appearance):
     """A signing official's visible signature: the handwritten-signature image and the signature info."""
 
     full_name: str
@@ -264,11 +285,6 @@ class OfficialSignature:
     text_position: TextPosition = "bottom"
     _picture: _Picture | None = field(init=False, default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        format_signing_time(self.signing_time)  # a naive time is refused now, not halfway through signing
-        if self.image_png is not None:
-            object.__setattr__(self, "_picture", _decoded_picture(bytes(self.image_png)))  # ValueError if unusable
-
     @functools.cached_property
     def lines(self) -> list[str]:
         lines = [f"Ký bởi: {nfc(self.full_name.strip())}"]
@@ -277,23 +293,9 @@ class OfficialSignature:
         lines.append(f"Thời gian ký: {format_signing_time(self.signing_time)}")
         return lines
 
-    @functools.cached_property
-    def _font(self) -> StampFont:
-        return self.font or font_for(" ".join(self.lines))
-
-    def size(self) -> tuple[float, float]:
-        text_w = max(self._font.text_width(line, FONT_SIZE) for line in self.lines)
-        width = max(OFFICIAL_IMAGE_WIDTH, math.ceil(text_w) + 1) + 2 * INSET
-        image_h = OFFICIAL_IMAGE_WIDTH / self._picture.aspect + GAP if self._picture else 0.0
-        return float(width), float(math.ceil(image_h + _text_height(len(self.lines)) + 2 * INSET))
-
-    def stamp_style(self) -> BaseStampStyle:
-        return ImageAndTextStampStyle(lines=tuple(self.lines), picture=self._picture, font=self._font,
-                                      text_position=self.text_position)
-
 
 @dataclass(frozen=True, eq=False)
-class SealSignature:
+class SealSignature(_Appearance):
     """The organisation's visible signature on the minutes: the seal image, its name and the signing time."""
 
     org_name: str
@@ -303,26 +305,7 @@ class SealSignature:
     text_position: TextPosition = "top"
     _picture: _Picture | None = field(init=False, default=None, repr=False)
 
-    def __post_init__(self) -> None:
-        format_signing_time(self.signing_time)
-        if self.image_png is not None:
-            object.__setattr__(self, "_picture", _decoded_picture(bytes(self.image_png)))
-
     @functools.cached_property
     def lines(self) -> list[str]:
         return [nfc(self.org_name.strip()), f"Thời gian ký: {format_signing_time(self.signing_time)}"]
 
-    @functools.cached_property
-    def _font(self) -> StampFont:
-        return self.font or font_for(" ".join(self.lines))
-
-    def size(self) -> tuple[float, float]:
-        width = SEAL_DIAMETER + 2 * INSET
-        lines = sum(len(balanced_wrap(line, self._font, size=FONT_SIZE, max_width=SEAL_DIAMETER))
-                    for line in self.lines)
-        image_h = SEAL_DIAMETER / self._picture.aspect + GAP if self._picture else 0.0
-        return float(width), float(math.ceil(image_h + _text_height(lines) + 2 * INSET))
-
-    def stamp_style(self) -> BaseStampStyle:
-        return ImageAndTextStampStyle(lines=tuple(self.lines), picture=self._picture, font=self._font,
-                                      text_position=self.text_position)

@@ -282,9 +282,3 @@ def sign_field(pdf_bytes: bytes, field_name: str, *, signer: SignerIdentity, sig
     style = appearance.stamp_style() if appearance is not None else _KEEP_APPEARANCE
     return _sign(writer, field_name=field_name, signer=signer, signing_time=signing_time, stamp_style=style,
                  timestamper=timestamper, new_field=None, reason=reason, location=location)
-
-
-def field_box_for(appearance: Appearance, pdf_bytes: bytes, *, page: int = 0) -> Box:
-    """Where ``sign_document`` would put an appearance: callers preparing fields can reuse the placement."""
-    area, rotation = page_geometry(_open(pdf_bytes), page)
-    return top_right_box(area, appearance.size(), rotation=rotation)

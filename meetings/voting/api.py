@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 from meetings.auth.models import User
 from meetings.core.api import ApiBlueprint
-from meetings.core.errors import BadRequest, Conflict, NotFound
+from meetings.core.errors import Conflict, NotFound
 from meetings.extensions import db
 from meetings.meeting.access import load_meeting
 from meetings.voting import operations as ops
@@ -26,12 +26,6 @@ def poll_out(poll: Poll, actor: User, roles: frozenset[str]) -> dict:
     if poll.state == "closed":
         out["result"] = poll.result
     return out
-
-
-def choices_of(body) -> list[str]:
-    if (body.choice is None) == (body.choices is None):
-        raise BadRequest(_("Send either “choice” or “choices”."))
-    return [body.choice] if body.choice is not None else list(body.choices)
 
 
 @bp.endpoint("/meetings/<int:meeting_id>/polls", summary="Polls of the meeting", response=dict, errors=(404,))
@@ -81,10 +75,9 @@ def close_poll(meeting_id: int, poll_id: int, *, actor: User):
                      "receipt; a second ballot without the poll allowing changes is 409",
              response=dict, errors=(403, 404, 409, 422))
 def cast(meeting_id: int, poll_id: int, *, actor: User, body: BallotIn):
-    result = cast_ballot(meeting_id, poll_id, choices_of(body), body.idempotency_key, actor=actor,
-                             for_user_id=body.for_user_id)
-    return {"poll_id": result.poll_id, "receipt": result.receipt, "choices": result.choices,
-            "recorded": True, "repeated": not result.changed}
+    cast_ = cast_ballot(meeting_id, poll_id, body.choice_list(), body.idempotency_key, actor=actor,
+                        for_user_id=body.for_user_id)
+    return {**cast_.ack(), "recorded": True}
 
 
 @bp.endpoint("/meetings/<int:meeting_id>/polls/<int:poll_id>/result", summary="The result of a closed poll; "

@@ -9,7 +9,7 @@ database's unique keys, not this code, make a double vote impossible: a row the 
 another worker's transaction cast the same member's ballot first is answered as that twin was (the same
 idempotency key) or refused (409).
 
-A REST request is a list of one (``cast_ballot``). Socket.IO casts go through ``meetings.voting.ballot_box``,
+A REST request is a list of one (``cast_ballot``). Socket.IO casts go through ``meetings.voting.sockets.ballot_box``,
 which gathers the casts that arrive while a transaction is committing and decides them together: one commit
 for a whole storm of ballots instead of one each.
 
@@ -28,10 +28,9 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask_babel import gettext as _
-from sqlalchemy.dialects import postgresql, sqlite
 
 from meetings.auth.models import User
-from meetings.core.db import utcnow
+from meetings.core.db import dialect_insert, utcnow
 from meetings.core.errors import Conflict, DomainError, Forbidden, NotFound, Unprocessable
 from meetings.core.tx import on_commit
 from meetings.extensions import db
@@ -47,6 +46,10 @@ class Cast:
     choices: list[str]
     changed: bool  # False: the same request again (same idempotency key), nothing written
 
+    def ack(self) -> dict[str, Any]:
+        """The answer to the caster (REST and Socket.IO)."""
+        return {"poll_id": self.poll_id, "receipt": self.receipt, "choices": self.choices, "repeated": not self.changed}
+
 
 @dataclass(frozen=True)
 class CastRequest:
@@ -58,9 +61,10 @@ class CastRequest:
     meeting_id: int | None = None  # REST: the meeting of the URL; None: the poll's own (Socket.IO)
 
 
-def cast_ballot(meeting_id: int, poll_id: int, choices: list[str], idempotency_key: str, *, actor: User,
+def cast_ballot(meeting_id: int | None, poll_id: int, choices: list[str], idempotency_key: str, *, actor: User,
                 for_user_id: int | None = None) -> Cast:
-    """Cast the actor's ballot (or, as a proxy holder, the ballot of ``for_user_id``); raises when refused."""
+    """Cast the actor's ballot (or, as a proxy holder, the ballot of ``for_user_id``); raises when refused.
+    ``meeting_id``: the meeting the caller named (REST), or None for the poll's own (Socket.IO)."""
     result = cast_ballots([CastRequest(actor, poll_id, choices, idempotency_key, for_user_id, meeting_id)])[0]
     if isinstance(result, DomainError):
         raise result
@@ -136,6 +140,7 @@ class _Batch:
         self.new_named: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}  # (poll, member) -> (request, row)
         self.new_secret: dict[tuple[int, int], tuple[int, dict[str, Any], dict[str, Any]]] = {}
         self.changes: dict[tuple[int, int], dict[str, Any]] = {}  # named ballots changed, by (poll, member)
+        self.slots: dict[int, tuple[int, int]] = {}  # request -> (poll, member) whose ballot it is
         self.dirty: set[tuple[int, int]] = set()
 
     def run(self) -> list[Cast | DomainError]:
@@ -185,7 +190,12 @@ class _Batch:
             raise NotFound(_("Poll %(id)s does not exist in this meeting.", id=req.poll_id))
         caster = self.participants.get((meeting_id, req.actor.id))
         if caster is None:
-            load_meeting(meeting_id, req.actor)  # 404 if missing or invisible, else the 403 below
+            try:
+                load_meeting(meeting_id, req.actor)  # 404 if missing or invisible, else the 403 below
+            except NotFound:
+                if req.meeting_id is None:  # the caller named only the poll: its meeting's id is not theirs to learn
+                    raise NotFound(_("Poll %(id)s does not exist in this meeting.", id=req.poll_id))
+                raise
             raise Forbidden(_("Only members of the meeting vote."))
         if poll is None or poll.meeting_id != meeting_id:
             raise NotFound(_("Poll %(id)s does not exist in this meeting.", id=req.poll_id))
@@ -194,6 +204,7 @@ class _Batch:
                                                                                               req.for_user_id))
         if owner is None:
             raise NotFound(_("User %(id)s is not a participant of this meeting.", id=req.for_user_id))
+        self.slots[n] = (poll.id, owner.id)
         if poll.state != "open":
             previous = self._same_key(poll, owner.id, req.key)
             if previous is not None:  # a retry that arrives after closing still gets its answer
@@ -308,7 +319,7 @@ class _Batch:
                     Ballot.poll_id == slot[0], Ballot.for_participant_id == slot[1])).one()
                 self.named[slot] = _Named(row.idempotency_key, row.receipt, row.choices)
         for n, req in enumerate(self.requests):
-            if (req.poll_id, self._member_of(req)) in taken:
+            if self.slots.get(n) in taken:
                 try:
                     self.results[n] = self._decide(n, req)  # finds the twin's row: same key, change, or 409
                 except DomainError as err:
@@ -316,15 +327,7 @@ class _Batch:
         self._apply_changes()
 
     def _insert(self, model: type[Ballot] | type[SecretVoter], rows: list[dict[str, Any]]) -> set[tuple[int, int]]:
-        dialect = db.session.get_bind().dialect.name
-        insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}[dialect]
+        insert = dialect_insert(db.session.get_bind().dialect.name)
         stmt = insert(model).on_conflict_do_nothing(index_elements=["poll_id", "for_participant_id"]) \
             .returning(model.poll_id, model.for_participant_id)
         return {(p, m) for p, m in db.session.execute(stmt, rows)}
-
-    def _member_of(self, req: CastRequest) -> int | None:
-        poll = self.polls.get(req.poll_id)
-        if poll is None:
-            return None
-        member = self.participants.get((poll.meeting_id, req.for_user_id or req.actor.id))
-        return member.id if member else None

@@ -66,12 +66,10 @@ def create_poll(meeting_id: int, *, title: str, secret: bool, rule: str | None, 
     return poll
 
 
-def load_poll(meeting: Meeting, poll_id: int, *, for_update: bool = False, share: bool = False) -> Poll:
+def load_poll(meeting: Meeting, poll_id: int, *, for_update: bool = False) -> Poll:
     stmt = sa.select(Poll).where(Poll.id == poll_id)
     if for_update:
         stmt = stmt.with_for_update()
-    elif share:
-        stmt = stmt.with_for_update(read=True)
     poll = db.session.execute(stmt).scalar_one_or_none()
     if poll is None or poll.meeting_id != meeting.id:
         raise NotFound(_("Poll %(id)s does not exist in this meeting.", id=poll_id))

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
+from flask_babel import gettext as _
 from pydantic import Field, StringConstraints
 
+from meetings.core.errors import BadRequest
 from meetings.core.schemas import Id, Input
 
 Rule = Literal["simple", "majority_present", "majority_all", "two_thirds_all"]
@@ -31,6 +33,12 @@ class BallotIn(Input):
     idempotency_key: IdempotencyKey = Field(description="Random, 16–100 characters, made by the device per "
                                                         "ballot; a retry with the same key gets the same receipt")
     for_user_id: Id | None = Field(default=None, description="The member whose proxy the caller holds")
+
+    def choice_list(self) -> list[str]:
+        """The choices, from exactly one of ``choice`` and ``choices``."""
+        if (self.choice is None) == (self.choices is None):
+            raise BadRequest(_("Send either “choice” or “choices”."))
+        return [self.choice] if self.choice is not None else list(self.choices)
 
 
 class BallotSocketIn(BallotIn):

@@ -593,6 +593,9 @@ def test_bad_query_strings_are_400(scene):
                 "/api/v1/audit/verify?meeting_id=0",
                 # search: the paging is checked here; hostile search text (200 or 422) in tests/search
                 "/api/v1/search?q=a&limit=0", "/api/v1/search?q=a&limit=51", "/api/v1/search?q=a&limit=x",
-                "/api/v1/search?q=a&offset=-1", f"/api/v1/search?q=a&offset={10**30}", "/api/v1/search?q=a&x=1"):
+                "/api/v1/search?q=a&offset=-1", f"/api/v1/search?q=a&offset={10**30}", "/api/v1/search?q=a&x=1",
+                f"/api/v1/meetings/{m}/minutes/revisions?agenda_item_id=abc",
+                f"/api/v1/meetings/{m}/minutes/revisions?agenda_item_id=0",
+                f"/api/v1/meetings/{m}/minutes/revisions?agenda_item_id={2**31}"):
         problems.check(url, scene.client.get(url, headers=headers), (400,), None)
     problems.done()

@@ -255,6 +255,12 @@ def test_the_archive_api_and_the_offline_verifier(held, credential_for, client, 
     result = runner.invoke(args=["verify-archive", str(tampered)])
     assert result.exit_code == 1
     assert "✗" in result.output and "3" in result.output, result.output
+    for args in (["verify-archive", str(tmp_path / "missing.zip")],
+                 ["verify-archive", str(path), "--trust-roots", str(tmp_path)],  # a folder: unreadable as a file
+                 ["verify-archive", str(path), "--trust-roots", str(path)]):  # not certificates
+        result = runner.invoke(args=args)
+        assert result.exit_code == 2 and "error" in result.output.lower() and "Traceback" not in result.output, \
+            result.output
     check = client.get(f"/api/v1/meetings/{held.meeting.id}/archive/verification", headers=headers)
     assert check.status_code == 200 and check.json["ok"] is True
 
@@ -286,3 +292,47 @@ def test_a_device_certificate_from_an_untrusted_authority_is_refused(held, test_
     req, prepared = ops.start_external_signature(held.meeting.id, actor=held.world.secretary,
                                                  certificate_pem=certificates_pem([trusted.certificate]).decode())
     assert req.step == "secretary" and prepared.to_sign
+
+
+def test_uploads_of_certificates_and_seals_refuse_bad_files_and_write_nothing(world, client, token_for, test_ca):
+    """PUT /me/signing-credential and PUT /bodies/{id}/seal: every broken upload is a 4xx that says what is wrong."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    from meetings.signing.images import demo_seal_png
+    from meetings.signing.pki import issue_personal_certificate, write_pkcs12
+    from tests.fixtures.factories import row_counts
+
+    headers, delegate_headers = token_for(world.secretary), token_for(world.delegate)
+    p12 = write_pkcs12(issue_personal_certificate(test_ca, world.secretary.full_name, organisation="HĐND tỉnh"),
+                       "dung-mat-khau")
+    before = row_counts()
+
+    def credential(**files_and_fields):
+        data = {k: (io.BytesIO(v), f"{k}.bin") if isinstance(v, bytes) else v for k, v in files_and_fields.items()}
+        return client.put("/api/v1/me/signing-credential", headers=headers, data=data,
+                          content_type="multipart/form-data")
+
+    for resp, status in ((credential(passphrase="x"), 400),  # no file
+                         (credential(file=b"", passphrase="x"), 400),
+                         (credential(file=b"\x00" * 200_001, passphrase="x"), 413),
+                         (credential(file=b"not a pkcs12 file", passphrase="x"), 422),
+                         (credential(file=p12, passphrase="sai-mat-khau"), 422),
+                         (credential(file=p12, passphrase="x" * 1001), 400),
+                         (credential(file=p12, passphrase="dung-mat-khau", signature_image=b"GIF89a..."), 422)):
+        assert resp.status_code == status and resp.json["detail"], (status, resp.status_code, resp.json)
+
+    def seal(body_id, png, as_delegate=False):
+        # Encoded in memory: the test client would spool a 2 MB body to a temp file it never closes.
+        boundary, body = encode_multipart({} if png is None else {"file": FileStorage(io.BytesIO(png), "seal.png")})
+        return client.put(f"/api/v1/bodies/{body_id}/seal", headers=delegate_headers if as_delegate else headers,
+                          data=body, content_type=f"multipart/form-data; boundary={boundary}")
+
+    good = demo_seal_png("HĐND tỉnh")
+    for resp, status in ((seal(world.body.id, None), 400), (seal(world.body.id, b"\x89PNG broken"), 422),
+                         (seal(world.body.id, b"\x00" * 2_000_001), 413), (seal(2**31 - 1, good), 404),
+                         (seal(world.body.id, good, as_delegate=True), 403)):
+        assert resp.status_code == status and resp.json["detail"], (status, resp.status_code, resp.json)
+    assert row_counts() == before
+    assert credential(file=p12, passphrase="dung-mat-khau").status_code == 200  # and the good ones go in
+    assert seal(world.body.id, good).status_code == 204

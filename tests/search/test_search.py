@@ -162,7 +162,8 @@ def test_guests_find_nothing_of_a_closed_session(world):
 
 # --- the query -----------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("query", ["", "   ", '"', "*", "()", "- : ^", "NEAR(", "AND OR NOT", "x" * 201])
+@pytest.mark.parametrize("query", ["", "   ", '"', "*", "()", "- : ^", "NEAR(", "AND OR NOT", "x" * 201,
+                                   " ".join(f"w{n}" for n in range(33))])  # 33 different words
 def test_empty_or_too_long_queries_are_unprocessable(world, query):
     with pytest.raises(Unprocessable):
         search(query, actor=world.delegate)
@@ -343,6 +344,7 @@ def test_the_page_says_when_nothing_is_found(world, archived, page_client):
     assert resp.status_code == 422 and 'data-testid="search-error"' in resp.get_data(as_text=True)
     assert client.get("/search?q=bien&page=abc").status_code == 200
     assert client.get("/search?q=bien&page=99999999999999999999").status_code == 200
+    assert client.get("/search?q=bien&page=" + "9" * 4400).status_code == 200  # beyond what int() takes
 
 
 def test_the_page_needs_a_login_and_the_header_links_to_it(world, app, page_client):

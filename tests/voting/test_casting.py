@@ -323,3 +323,28 @@ def test_a_caller_killed_while_waiting_passes_the_lead_on(monkeypatch):
         t.join(5)
     assert out == {1: 10, 2: "killed", 3: 30} and seen == [[1], [3]]  # 2 got the lead, died, 3 took it
     assert box.submit(4) == 40
+
+
+def test_a_leader_killed_before_it_takes_its_batch_does_not_stall_the_box(monkeypatch):
+    class Killed(BaseException):
+        pass
+
+    box: GroupCommit[int, int] = GroupCommit(lambda items: [i * 10 for i in items])
+    real_sleep = batching.time.sleep
+    calls = []
+
+    def dying_sleep(seconds):
+        calls.append(seconds)
+        if len(calls) == 1:
+            raise Killed()  # the leader's greenlet is killed at its one yield
+        real_sleep(seconds)
+
+    monkeypatch.setattr(batching.time, "sleep", dying_sleep)
+    with pytest.raises(Killed):
+        box.submit(1)
+    monkeypatch.setattr(batching.time, "sleep", real_sleep)
+    done = {}
+    worker = threading.Thread(target=lambda: done.setdefault(2, box.submit(2)))
+    worker.start()
+    worker.join(5)
+    assert done == {2: 20}  # the next caller leads; nobody waits for the dead one

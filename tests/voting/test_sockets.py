@@ -63,3 +63,42 @@ def test_the_snapshot_carries_the_open_poll_with_my_ballots(votes, world, connec
     assert poll["state"] == "open" and poll["progress"] == {"cast": 1, "eligible": 3}
     assert poll["my_ballots"] == [{"for_user_id": world.delegate.id, "full_name": "Đại biểu A", "proxy": False,
                                    "cast": True}]
+
+
+def test_bad_ballots_over_the_socket_get_a_4xx_and_write_nothing(votes, world, other_world, connect):
+    from meetings.auth.models import ApiToken
+    from meetings.auth.operations import revoke_token
+    from meetings.core.tx import begin_write, commit
+    from meetings.voting.operations import create_poll
+
+    pid = votes.opened_poll()
+    foreign = other_world.meeting("in_session")
+    begin_write()
+    foreign_poll = create_poll(foreign.id, title="Một biểu quyết của cơ quan khác", secret=False, rule=None,
+                               options=None, max_choices=1, agenda_item_id=None, duration_seconds=None,
+                               allow_change=False, actor=other_world.secretary).id
+    commit()
+    tablet = connect(world.delegate)
+    key = {"idempotency_key": "socket-bad-input-0001"}
+    for bad, status in ((None, 400), ([pid, "yes"], 400), (5, 400),
+                        ({"poll_id": str(pid), "choice": "yes", **key}, 400),  # strict types
+                        ({"poll_id": pid, "choice": 1, **key}, 400),
+                        ({"poll_id": pid, "choice": "yes", "choices": ["yes"], **key}, 400),
+                        ({"poll_id": pid, "choice": "yes", "weight": 5, **key}, 400),  # unknown field
+                        ({"poll_id": foreign_poll, "choice": "yes", **key}, 404),  # another meeting's poll
+                        ({"poll_id": pid, "choice": "yes", "for_user_id": other_world.delegate.id, **key}, 404),
+                        ({"poll_id": pid, "choice": "yes", "for_user_id": world.delegate2.id, **key}, 403)):
+        ack = tablet.emit("ballot.cast", bad, callback=True)
+        assert ack["error"]["status"] == status and ack["error"]["detail"], (bad, ack)
+    begin_write()
+    for token in db.session.execute(sa.select(ApiToken).where(ApiToken.user_id == world.delegate.id)).scalars():
+        revoke_token(token)
+    commit()
+    ack = tablet.emit("ballot.cast", {"poll_id": pid, "choice": "yes", **key}, callback=True)
+    assert ack["error"]["status"] == 401  # the batch re-checks the credential against the database
+    late = connect(world.delegate2)
+    votes.close(pid)
+    ack = late.emit("ballot.cast", {"poll_id": pid, "choice": "yes", **key}, callback=True)
+    assert ack["error"]["status"] == 409
+    db.session.expire_all()
+    assert db.session.execute(sa.select(Ballot.id).where(Ballot.poll_id.in_((pid, foreign_poll)))).first() is None
